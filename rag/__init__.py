@@ -1,0 +1,45 @@
+"""Offline question answering over news articles, with verified citations.
+
+>>> from rag import Assistant          # doctest: +SKIP
+>>> a = Assistant.open("index/")       # doctest: +SKIP
+>>> print(a.ask("Combien OpenAI devrait-elle perdre cette année ?").answer)  # doctest: +SKIP
+
+Importing this package loads nothing heavy: models load on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+# Nothing is ever downloaded from a model hub at run time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .assistant import Assistant, Conversation
+    from .records import Answer, Citation, Passage
+    from .settings import Settings
+
+_LAZY = {
+    "Assistant": ".assistant",
+    "Conversation": ".assistant",
+    "Answer": ".records",
+    "Citation": ".records",
+    "Passage": ".records",
+    "Settings": ".settings",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(name)

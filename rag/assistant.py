@@ -1,0 +1,386 @@
+"""The assistant: question → retrieval → prompt → LLM → verified, cited answer.
+
+Heavy resources (embedder, index, LLM, judge) are passed in or created lazily
+on first use, then kept warm, so ``import rag`` and ``Assistant.open`` are cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .cite import strip_markers, verify_answer
+from .embed import Embedder, SentenceTransformerEmbedder
+from .errors import IndexMissingError, IngestError, RagError
+from .llm import LLM, LlamaCppLLM
+from .prompt import ABSTAIN_TOKEN, build_messages, build_rewrite_messages
+from .records import Answer, Passage, Timings
+from .settings import Settings
+from .store import IndexData, load_index, read_manifest
+
+log = logging.getLogger(__name__)
+
+ABSTAIN_MESSAGE = {
+    "fr": "Les articles ne le disent pas : aucun passage indexé ne répond à cette question.",
+    "en": "The articles do not say: no indexed passage answers this question.",
+}
+TRUNCATED_NOTICE = {
+    "fr": "La question a été tronquée à {n} caractères.",
+    "en": "The question was truncated to {n} characters.",
+}
+# Below this dense cosine for the best passage, and with no lexical overlap,
+# retrieval found nothing relevant: abstain without asking the LLM.
+MIN_RELEVANCE = 0.15
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_FOLLOW_UP = re.compile(
+    r"^(et|and|what about|how about|qu'en est-il|pourquoi|why|combien|how much|et pour|and for)\b"
+    r"|\b(il|elle|ils|elles|lui|leur|celle-ci|celui-ci|it|its|they|their|them|this|that|ce|cette|cela|ça)\b",
+    re.IGNORECASE,
+)
+
+
+def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
+    """Remove control characters and extra spaces; truncate. Returns (text, truncated).
+
+    >>> clean_question("  Qui\\x00 est   là ?\\n", 100)
+    ('Qui est là ?', False)
+    """
+    if not isinstance(question, str):
+        raise RagError("The question must be text.")
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise RagError("The question is empty: type a question about the articles.")
+    if len(text) > max_chars:
+        return text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars], True
+    return text, False
+
+
+def looks_like_follow_up(question: str) -> bool:
+    """A short question, or one that leans on the conversation ("Et Anthropic ?").
+
+    >>> looks_like_follow_up("Et Anthropic ?"), looks_like_follow_up("Combien Mistral AI a-t-elle levé en juin 2024 ?")
+    (True, False)
+    """
+    words = question.split()
+    if len(words) <= 4:
+        return True
+    return bool(_FOLLOW_UP.search(question)) and len(words) <= 8
+
+
+@dataclass
+class AnswerStream:
+    """Iterate to receive the answer's text as it is generated; ``answer`` holds
+    the verified :class:`Answer` once iteration is over."""
+
+    _events: Iterator[tuple[str, Any]]
+    answer: Answer | None = None
+    status: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[str]:
+        for kind, value in self._events:
+            if kind == "token":
+                yield value
+            elif kind == "answer":
+                self.answer = value
+            elif kind == "status":
+                self.status.append(value)
+
+
+class Assistant:
+    """Question answering over one index. Thread-safe: LLM calls are serialised."""
+
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
+                 llm: LLM | None = None, judge: Any = None, data: IndexData | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.embedder: Embedder = embedder or SentenceTransformerEmbedder(
+            self.settings.embedder, query_prompt=self.settings.query_prompt,
+            passage_prompt=self.settings.passage_prompt, threads=self.settings.threads,
+        )
+        self._llm = llm
+        self._judge = judge
+        self._data = data
+        self._retriever: Any = None
+        self._lock = threading.RLock()
+
+    # ---------- construction ----------
+    @classmethod
+    def open(cls, index_dir: str | Path | None = None, *, settings: Settings | None = None,
+             **kwargs: Any) -> Assistant:
+        """An assistant over ``index_dir`` (default from settings). Loads nothing yet."""
+        settings = settings or Settings.from_env()
+        if index_dir is not None:
+            settings = settings.with_(index_dir=str(index_dir))
+        return cls(settings, **kwargs)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.settings.index_path
+
+    @property
+    def data(self) -> IndexData:
+        with self._lock:
+            if self._data is None:
+                self._data = self._load_or_build()
+            return self._data
+
+    def _load_or_build(self) -> IndexData:
+        if read_manifest(self.index_dir) is None:
+            docs = Path(self.settings.docs_dir)
+            if not docs.is_dir():
+                raise IndexMissingError(
+                    f"No index in {self.index_dir} and no folder {docs} to build one from. "
+                    f"Run `rag index FOLDER --index-dir {self.index_dir}`."
+                )
+            log.info("no index in %s: building it from %s", self.index_dir, docs)
+            self.reindex(docs)
+            assert self._data is not None
+            return self._data
+        return load_index(self.index_dir, embedder_id=self.embedder.id)
+
+    def reindex(self, folder: str | Path | None = None, *, rebuild: bool = False, progress: bool = True) -> Any:
+        """Index ``folder`` (default: settings.docs_dir) incrementally and reload."""
+        from .indexer import index_folder
+
+        with self._lock:
+            report = index_folder(
+                folder or self.settings.docs_dir, index_dir=self.index_dir, embedder=self.embedder,
+                chunk_size=self.settings.chunk_size, chunk_overlap=self.settings.chunk_overlap,
+                max_bytes=int(self.settings.max_file_mb * 1e6), rebuild=rebuild, progress=progress,
+            )
+            self._data = load_index(self.index_dir, embedder_id=self.embedder.id)
+            self._retriever = None
+        return report
+
+    def add_file(self, source: str | Path, *, filename: str | None = None, progress: bool = False) -> Any:
+        """Copy one uploaded file into ``<docs_dir>/uploads/`` and index it (others untouched).
+
+        The file name is sanitised (no path parts, safe characters) and never
+        overwrites another article: a clash gets a numbered name. Returns the
+        :class:`~rag.indexer.IndexReport`; unreadable files raise :class:`IngestError`.
+        """
+        import shutil
+
+        from .indexer import sync_documents
+        from .load import SUPPORTED_SUFFIXES, load_file, safe_filename
+
+        name = safe_filename(filename or Path(source).name)
+        if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise IngestError(f"{name}: unsupported file type; use {', '.join(SUPPORTED_SUFFIXES)}.")
+        size = Path(source).stat().st_size
+        if size > self.settings.max_file_mb * 1e6:
+            raise IngestError(f"{name}: file too large ({size / 1e6:.1f} MB > {self.settings.max_file_mb:g} MB).")
+        uploads = Path(self.settings.docs_dir) / "uploads"
+        uploads.mkdir(parents=True, exist_ok=True)
+        target = uploads / name
+        stem, suffix, n = target.stem, target.suffix, 1
+        while target.exists():
+            n += 1
+            target = uploads / f"{stem}-{n}{suffix}"
+        doc_id = str(target.relative_to(Path(self.settings.docs_dir)))
+        doc, _ = load_file(source, doc_id=doc_id, max_bytes=int(self.settings.max_file_mb * 1e6))
+        doc = replace(doc, source=str(target))
+        with self._lock:
+            duplicate = next((d.doc_id for d in self.data.documents.values() if d.sha256 == doc.sha256), None)
+            if duplicate:
+                raise IngestError(f"{name} is a duplicate of {duplicate}, already indexed.")
+            shutil.copyfile(source, target)
+            report = sync_documents([doc], index_dir=self.index_dir, embedder=self.embedder,
+                                    chunk_size=self.settings.chunk_size, chunk_overlap=self.settings.chunk_overlap,
+                                    remove_missing=False, progress=progress)
+            self._data = load_index(self.index_dir, embedder_id=self.embedder.id)
+            self._retriever = None
+        return report
+
+    def with_model(self, model: str) -> Assistant:
+        """The same index, embedder and judge with another LLM (preset or GGUF path)."""
+        if model == self.settings.model:
+            return self
+        other = Assistant(self.settings.with_(model=model), embedder=self.embedder, judge=self._judge,
+                          data=self._data)
+        return other
+
+    @property
+    def llm(self) -> LLM:
+        with self._lock:
+            if self._llm is None:
+                from .models import resolve_model
+
+                path = resolve_model(self.settings.model, self.settings.model_cache)
+                self._llm = LlamaCppLLM(path, n_ctx=self.settings.n_ctx, n_threads=self.settings.threads,
+                                        n_batch=self.settings.n_batch)
+            return self._llm
+
+    @property
+    def judge(self) -> Any:
+        if self._judge is None:
+            from .judge import LexicalJudge
+
+            self._judge = LexicalJudge()
+        return self._judge
+
+    @property
+    def retriever(self) -> Any:
+        with self._lock:
+            if self._retriever is None:
+                from .retrieve import Retriever
+
+                self._retriever = Retriever(self.data, self.embedder)
+            return self._retriever
+
+    # ---------- queries ----------
+    def document_text(self, doc_id: str) -> str:
+        return self.data.documents[doc_id].text
+
+    def documents(self) -> list[dict[str, Any]]:
+        """Indexed articles: doc_id, title, date, language, number of chunks."""
+        counts: dict[str, int] = {}
+        for c in self.data.chunks:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        return [
+            {"doc_id": d.doc_id, "title": d.title, "date": d.date, "language": d.language,
+             "chunks": counts.get(d.doc_id, 0)}
+            for d in self.data.documents.values()
+        ]
+
+    def language_of(self, question: str) -> str:
+        if self.settings.answer_language in ("fr", "en"):
+            return self.settings.answer_language
+        from .analysis import detect_language
+
+        return detect_language(question)
+
+    def retrieve(self, question: str, *, k: int | None = None) -> list[Passage]:
+        text, _ = clean_question(question, self.settings.max_question_chars)
+        passages, _ = self.retriever.retrieve(text, k=k or self.settings.k, language=self.language_of(text))
+        return passages
+
+    def ask(self, question: str, *, k: int | None = None, history: list[tuple[str, str]] | None = None,
+            language: str | None = None) -> Answer:
+        """Answer ``question`` with verified citations (blocking)."""
+        stream = self.stream(question, k=k, history=history, language=language)
+        for _ in stream:
+            pass
+        assert stream.answer is not None
+        return stream.answer
+
+    def stream(self, question: str, *, k: int | None = None, history: list[tuple[str, str]] | None = None,
+               language: str | None = None) -> AnswerStream:
+        """Like :meth:`ask`, but iterate over the result to get text as it is generated."""
+        return AnswerStream(self.events(question, k=k, history=history, language=language))
+
+    def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:
+        """A standalone form of a follow-up question, using the conversation."""
+        if not history or not looks_like_follow_up(question):
+            return question
+        messages = build_rewrite_messages(history, question)
+        text = "".join(self.llm.stream_chat(messages, max_tokens=48, temperature=0.0, stop=["\n"]))
+        text = text.strip().strip('"').strip()
+        return text if 3 <= len(text) <= 400 else question
+
+    def events(self, question: str, *, k: int | None = None, history: list[tuple[str, str]] | None = None,
+               language: str | None = None) -> Iterator[tuple[str, Any]]:
+        """The answer pipeline as events: ("status", str), ("token", str), ("answer", Answer)."""
+        t0 = time.perf_counter()
+        settings = self.settings
+        text, truncated = clean_question(question, settings.max_question_chars)
+        lang = language if language in ("fr", "en") else self.language_of(text)
+        notices = [TRUNCATED_NOTICE[lang].format(n=settings.max_question_chars)] if truncated else []
+        standalone = text
+        if history:
+            yield "status", "rewriting follow-up"
+            standalone = self.rewrite(text, history)
+        yield "status", "retrieving"
+        passages, retrieve_ms = self.retriever.retrieve(standalone, k=k or settings.k, language=lang)
+        timings = Timings(retrieve_ms=round(retrieve_ms, 2))
+        answer = Answer(question=text, answer="", language=lang, passages=passages, timings=timings,
+                        standalone_question=standalone if standalone != text else None, notices=notices)
+        if not passages or max(p.score for p in passages) < MIN_RELEVANCE:
+            yield from self._abstain(answer, t0)
+            return
+        messages = build_messages(standalone, passages, lang)
+        yield "status", "generating"
+        llm = self.llm
+        pieces: list[str] = []
+        ttft = None
+        with getattr(llm, "lock", threading.RLock()):
+            try:
+                timings.prompt_tokens = llm.count_tokens(messages)
+            except Exception:  # token counting is informative only
+                log.debug("token count failed", exc_info=True)
+            for piece in llm.stream_chat(messages, max_tokens=settings.max_tokens,
+                                         temperature=settings.temperature, stop=["\n\n", "Question:", "Passages:"]):
+                if ttft is None:
+                    ttft = time.perf_counter()
+                    timings.ttft_ms = round((ttft - t0) * 1000, 1)
+                pieces.append(piece)
+                yield "token", piece
+        raw = "".join(pieces).strip()
+        answer.raw_answer = raw
+        timings.completion_tokens = len(pieces)
+        yield from self._finish(answer, raw, t0)
+
+    def _finish(self, answer: Answer, raw: str, t0: float) -> Iterator[tuple[str, Any]]:
+        body = strip_markers(raw)
+        if not body or ABSTAIN_TOKEN in raw.upper().replace(" ", "_"):
+            yield from self._abstain(answer, t0)
+            return
+        judge = self.judge
+        result = verify_answer(raw, answer.passages, supports=judge.supports, score=judge.score)
+        if not result.any_supported:
+            yield from self._abstain(answer, t0)
+            return
+        answer.answer = result.answer
+        answer.citations = result.citations
+        answer.unsupported_sentences = result.unsupported_sentences
+        answer.timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
+        yield "answer", answer
+
+    def _abstain(self, answer: Answer, t0: float) -> Iterator[tuple[str, Any]]:
+        answer.abstained = True
+        answer.answer = ABSTAIN_MESSAGE[answer.language]
+        answer.citations = []
+        answer.unsupported_sentences = []
+        answer.timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
+        yield "answer", answer
+
+    def conversation(self) -> Conversation:
+        return Conversation(self)
+
+
+class Conversation:
+    """A chat: follow-up questions are rewritten from the history before retrieval."""
+
+    def __init__(self, assistant: Assistant, max_turns: int = 6) -> None:
+        self.assistant = assistant
+        self.history: list[tuple[str, str]] = []
+        self.max_turns = max_turns
+
+    def stream(self, question: str, **kwargs: Any) -> AnswerStream:
+        history = list(self.history[-self.max_turns:])
+        inner = self.assistant.events(question, history=history, **kwargs)
+
+        def events() -> Iterator[tuple[str, Any]]:
+            for kind, value in inner:
+                if kind == "answer":
+                    self.history.append((value.standalone_question or value.question, value.answer))
+                yield kind, value
+
+        return AnswerStream(events())
+
+    def ask(self, question: str, **kwargs: Any) -> Answer:
+        s = self.stream(question, **kwargs)
+        for _ in s:
+            pass
+        assert s.answer is not None
+        return s.answer
+
+    def clear(self) -> None:
+        self.history.clear()

@@ -1,0 +1,227 @@
+"""The ``rag`` command line: index, ask, chat, serve, models, eval, bench.
+
+Every command takes the settings flags (``--index-dir``, ``--model``...), which
+default to ``RAG_*`` environment variables and then to :class:`Settings`.
+Errors a user can cause end in a one-line message, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .errors import RagError
+from .settings import Settings, add_settings_args, settings_from_args
+
+log = logging.getLogger("rag")
+
+COMMON = ["index_dir", "docs_dir", "model", "embedder", "query_prompt", "passage_prompt", "chunk_size",
+          "chunk_overlap", "cache_dir", "max_file_mb", "n_ctx", "n_threads", "n_batch"]
+ANSWERING = ["k", "max_tokens", "temperature", "answer_language", "context_budget", "reranker",
+             "max_question_chars"]
+
+
+def _assistant(settings: Settings) -> Any:
+    from .assistant import Assistant
+
+    return Assistant(settings)
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from .assistant import Assistant
+
+    folder = args.folder or settings.docs_dir
+    assistant = Assistant(settings)
+    report = assistant.reindex(folder, rebuild=args.rebuild, progress=not args.quiet)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    for o in report.outcomes:
+        if o.status != "loaded":
+            print(f"  {o.status:9s} {o.path}: {o.detail}")
+    print(f"Index {settings.index_dir}: {report.summary()}")
+    return 0
+
+
+def _print_answer(ans: Any, *, streamed: bool) -> None:
+    if ans.standalone_question:
+        print(f"(question understood as: {ans.standalone_question})")
+    if streamed:
+        print("\r\033[K", end="")
+    print(ans.answer)
+    for note in ans.notices:
+        print(f"note: {note}")
+    if ans.abstained:
+        print("\nClosest passages:")
+        for p in ans.passages[:3]:
+            print(f"  - {p.doc_id} ({p.score:.2f}): {p.text[:160].strip()}…")
+    else:
+        for c in ans.citations:
+            flag = "" if c.supported else " (unverified)"
+            print(f"  [{c.marker}] {c.title[:60]} — {c.doc_id} [{c.start}:{c.end}]{flag}\n      « {c.quote} »")
+        for s in ans.unsupported_sentences:
+            print(f"  unsupported: {s}")
+    t = ans.timings
+    print(f"  ({t.ttft_ms / 1000:.1f} s to first token, {t.total_ms / 1000:.1f} s total, "
+          f"{t.prompt_tokens} prompt tokens, {len(ans.passages)} passages)")
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    assistant = _assistant(settings)
+    if args.json:
+        print(json.dumps(assistant.ask(args.question).to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    stream = assistant.stream(args.question)
+    for piece in stream:
+        if sys.stdout.isatty():
+            print(piece, end="", flush=True)
+    if sys.stdout.isatty():
+        print()
+    assert stream.answer is not None
+    _print_answer(stream.answer, streamed=False)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    assistant = _assistant(settings)
+    convo = assistant.conversation()
+    print("Ask about the articles (French or English). Empty line or Ctrl-D to quit; /clear to reset.")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            return 0
+        if question == "/clear":
+            convo.clear()
+            print("(conversation cleared)")
+            continue
+        try:
+            stream = convo.stream(question)
+            for piece in stream:
+                print(piece, end="", flush=True)
+            print()
+            assert stream.answer is not None
+            _print_answer(stream.answer, streamed=True)
+        except RagError as exc:
+            print(f"error: {exc}")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        from ui.app import serve
+    except ImportError as exc:
+        raise RagError(f"The web chat is not available ({exc}). Install the project with `pip install -e .`.") from exc
+    serve(settings)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    from .models import describe_models
+
+    rows = describe_models(settings.model_cache, assemble_missing=args.assemble)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for r in rows:
+        state = "assembled" if r["assembled"] else ("installed" if r["installed"] else "NOT INSTALLED")
+        print(f"{r['name']:8s} {r['description']}  {int(r['size']) / 1e6:.0f} MB  {state}\n"
+              f"         path   {r['path']}\n         sha256 {r['sha256']}\n         from   {r['packages']}")
+        if r.get("error"):
+            print(f"         error  {r['error']}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from . import evaluate
+
+    assistant = _assistant(settings)
+    items = evaluate.load_dataset(args.dataset)
+    result = evaluate.run_eval(assistant, items, retrieval_only=args.retrieval_only, answer_k=args.k)
+    print(evaluate.format_table(result))
+    if args.json_path:
+        evaluate.write_json(result, args.json_path)
+    if args.report:
+        evaluate.write_markdown(result, args.report)
+    if args.chart:
+        evaluate.write_chart(result, args.chart)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from .bench import run_bench
+
+    run_bench(settings, dataset=args.dataset, json_path=args.json_path, synthetic_chunks=args.synthetic_chunks,
+              limit=args.limit)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Ask questions about a folder of news articles, offline.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="Show debug logs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[..., int], help: str, extra: Sequence[str] = ()) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        add_settings_args(p, COMMON + list(extra))
+        p.set_defaults(func=func)
+        return p
+
+    p = add("index", cmd_index, "Index a folder of articles (only what changed is re-embedded).")
+    p.add_argument("folder", nargs="?", help="Folder of .txt/.md/.html/.pdf files (default: --docs-dir).")
+    p.add_argument("--rebuild", action="store_true", help="Rebuild from scratch.")
+    p.add_argument("--json", action="store_true", help="Print the report as JSON.")
+    p.add_argument("--quiet", action="store_true", help="No progress bar.")
+
+    p = add("ask", cmd_ask, "Ask one question.", ANSWERING)
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="Print the answer record as JSON.")
+
+    add("chat", cmd_chat, "Hold a conversation in the terminal.", ANSWERING)
+    add("serve", cmd_serve, "Start the web chat.", ANSWERING + ["host", "port", "share"])
+
+    p = add("models", cmd_models, "List the model presets and their files.")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--assemble", action="store_true", help="Assemble and verify missing preset files.")
+
+    p = add("eval", cmd_eval, "Evaluate retrieval, answers and citations on a QA set.", ANSWERING)
+    p.add_argument("dataset", help="JSONL file (see eval/README in the docs).")
+    p.add_argument("--json", dest="json_path", help="Write the metrics as JSON here.")
+    p.add_argument("--report", help="Write a Markdown report here.")
+    p.add_argument("--chart", help="Write a PNG chart here.")
+    p.add_argument("--retrieval-only", action="store_true", help="Skip generation (seconds).")
+
+    p = add("bench", cmd_bench, "Benchmark indexing, retrieval and answering.", ANSWERING)
+    p.add_argument("--dataset", default="eval/dev.jsonl")
+    p.add_argument("--json", dest="json_path")
+    p.add_argument("--synthetic-chunks", type=int, default=100_000)
+    p.add_argument("--limit", type=int, default=0, help="Use only the first N questions (0 = all).")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = settings_from_args(args)
+        return int(args.func(args, settings) or 0)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Build and update the index: load → chunk → embed → store, incrementally.
+
+Documents are keyed by ``doc_id`` and compared by the sha256 of their text:
+unchanged documents keep their chunks and embeddings (nothing re-embedded),
+changed or new ones are re-chunked and embedded, vanished ones are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import vectors
+from .chunk import chunk_document
+from .embed import Embedder
+from .errors import IndexMismatchError, RagError
+from .load import LoadOutcome, load_folder
+from .records import Chunk, Document
+from .store import IndexData, index_lock, load_index, read_manifest, save_index
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    outcomes: list[LoadOutcome] = field(default_factory=list)
+    n_chunks: int = 0
+    embedded_chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def chunks_per_s(self) -> float:
+        return self.embedded_chunks / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged; {self.n_chunks} chunks "
+            f"({self.embedded_chunks} embedded in {self.seconds:.1f} s)"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "added": self.added, "updated": self.updated, "removed": self.removed,
+            "unchanged": self.unchanged, "n_chunks": self.n_chunks,
+            "embedded_chunks": self.embedded_chunks, "seconds": round(self.seconds, 3),
+            "files": [o.to_dict() for o in self.outcomes],
+        }
+
+
+def _existing(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int,
+              rebuild: bool) -> IndexData | None:
+    manifest = read_manifest(index_dir)
+    if manifest is None or rebuild:
+        return None
+    built_with = manifest.get("embedder", {}).get("id")
+    if built_with != embedder.id:
+        raise IndexMismatchError(
+            f"The index in {index_dir} was built with the embedder '{built_with}', not '{embedder.id}'. "
+            f"Run `rag index --rebuild --index-dir {index_dir}` to rebuild it with the new embedder."
+        )
+    chunking = manifest.get("chunking", {})
+    if chunking != {"size": chunk_size, "overlap": chunk_overlap}:
+        log.info("chunk settings changed: every document is re-chunked")
+        return None
+    return load_index(index_dir, embedder_id=embedder.id)
+
+
+def lexical_state(chunks: list[Chunk]) -> dict[str, np.ndarray] | None:
+    from .lexical import LexicalIndex
+
+    return LexicalIndex.build([c.text for c in chunks], [c.language for c in chunks]).to_state()
+
+
+def sync_documents(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_size: int,
+                   chunk_overlap: int, rebuild: bool = False, remove_missing: bool = True,
+                   progress: bool = True) -> IndexReport:
+    """Make the index hold ``docs`` (and, unless ``remove_missing``, keep the others)."""
+    t0 = time.perf_counter()
+    report = IndexReport()
+    with index_lock(index_dir):
+        old = _existing(index_dir, embedder, chunk_size, chunk_overlap, rebuild)
+        old_docs = old.documents if old else {}
+        new_by_id = {d.doc_id: d for d in docs}
+        keep_docs: list[Document] = []
+        to_embed: list[Document] = []
+        for d in docs:
+            prev = old_docs.get(d.doc_id)
+            if prev is not None and prev.sha256 == d.sha256:
+                report.unchanged.append(d.doc_id)
+                keep_docs.append(prev)
+            else:
+                (report.updated if prev is not None else report.added).append(d.doc_id)
+                to_embed.append(d)
+        for doc_id, prev in old_docs.items():
+            if doc_id in new_by_id:
+                continue
+            if remove_missing:
+                report.removed.append(doc_id)
+            else:
+                report.unchanged.append(doc_id)
+                keep_docs.append(prev)
+
+        chunks: list[Chunk] = []
+        rows: list[np.ndarray] = []
+        if old is not None:
+            keep_ids = {d.doc_id for d in keep_docs}
+            mask = np.array([c.doc_id in keep_ids for c in old.chunks], dtype=bool)
+            chunks.extend(c for c, m in zip(old.chunks, mask) if m)
+            if mask.any():
+                rows.append(old.embeddings[mask])
+        new_chunks = [c for d in to_embed for c in chunk_document(d, chunk_size, chunk_overlap)]
+        if new_chunks:
+            log.info("embedding %d chunks from %d documents", len(new_chunks), len(to_embed))
+            rows.append(embedder.encode_passages([c.text for c in new_chunks], progress=progress))
+        chunks.extend(new_chunks)
+        embeddings = np.vstack(rows) if rows else np.zeros((0, embedder.dim), dtype=np.float32)
+        if not chunks:
+            raise RagError("No document could be indexed: the folder holds no readable article.")
+        documents = {d.doc_id: d for d in keep_docs + to_embed}
+        data = IndexData(
+            embedder_id=embedder.id, dim=int(embeddings.shape[1]), chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap, documents=documents, chunks=chunks, embeddings=embeddings,
+            lexical_state=lexical_state(chunks), faiss_index=vectors.build(embeddings),
+            generation=old.generation if old else 0,
+        )
+        if report.added or report.updated or report.removed or old is None:
+            save_index(data, index_dir)
+        report.n_chunks = len(chunks)
+        report.embedded_chunks = len(new_chunks)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def index_folder(folder: str | Path, *, index_dir: Path, embedder: Embedder, chunk_size: int,
+                 chunk_overlap: int, max_bytes: int | None = None, rebuild: bool = False,
+                 progress: bool = True) -> IndexReport:
+    """Index every article of ``folder``; documents no longer there are removed."""
+    t0 = time.perf_counter()
+    docs, outcomes = load_folder(folder, max_bytes=max_bytes)
+    report = sync_documents(docs, index_dir=index_dir, embedder=embedder, chunk_size=chunk_size,
+                            chunk_overlap=chunk_overlap, rebuild=rebuild, progress=progress)
+    report.outcomes = outcomes
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -1,0 +1,497 @@
+"""Citation support judge: does a passage support one answer sentence?
+
+Used by answer verification (drop or flag unsupported sentences) and by the
+evaluation (ALCE-style citation precision and recall). The default
+:class:`LexicalJudge` is deterministic, offline and cheap: it measures how much
+of the claim's content the evidence covers, after accent folding and stemming
+(:mod:`rag.analysis`), with
+
+* numbers as a hard constraint: every number of the claim must appear in the
+  evidence ("3,4" == "3.4", "20 000" == "20000", and "20 trillion" == "20 000
+  milliards" through the scale words);
+* names (capitalised words, "OpenAI", "GPT-4o") and numbers weighing more than
+  common words;
+* a small English/French lexicon of general news and economy words so an
+  English claim can be checked against a French passage ("lose" ~ "perdre").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import NamedTuple, Protocol, runtime_checkable
+
+from rag.analysis import LANGUAGES, Term, analyze, detect_language, fold, stem
+
+__all__ = ["LEXICON", "LexicalJudge", "SupportJudge", "strip_markers"]
+
+
+@runtime_checkable
+class SupportJudge(Protocol):
+    """Anything that can tell whether ``evidence`` supports ``claim``."""
+
+    def supports(self, claim: str, evidence: str) -> bool: ...
+
+    def score(self, claim: str, evidence: str) -> float: ...
+
+
+_MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]")
+
+
+def strip_markers(text: str) -> str:
+    """Remove citation markers such as ``[1]``, ``[1, 2]`` or ``[2-3]``.
+
+    >>> strip_markers("OpenAI perdra 5 milliards [1][2]. Anthropic [3, 4] aussi.")
+    'OpenAI perdra 5 milliards. Anthropic aussi.'
+    """
+    return _MARKER.sub("", text).strip()
+
+
+# ---------------------------------------------------------------------------
+# Bilingual lexicon: general news/economy vocabulary, English -> French.
+# Each line is "english forms: french forms"; forms are stemmed at first use,
+# so listing one inflection is usually enough, irregular ones are spelt out.
+# Deliberately generic: it must not encode the answers of any evaluation set.
+
+_LEXICON_TEXT = """
+billion billions bn: milliard milliards
+million millions: million millions
+trillion trillions: billion billions
+thousand thousands: mille milliers
+hundred hundreds: cent centaines
+lose losing lost loss losses loser: perdre perd perdu perdra perdent perdant perte pertes déficit
+spend spending spent: dépenser dépense dépenses dépensé dépensera dépensent
+expense expenses expenditure: dépense dépenses frais
+revenue revenues income: revenu revenus recettes chiffre
+sales: ventes chiffre
+profit profits profitable: bénéfice bénéfices profit rentable
+investment investments invest invested investor investors: investissement investir investi investisseur investisseurs
+raise raised raising fundraising: lever levé levée levées lève
+fund funds funding funded financing: fonds financement financé financer
+subscription subscriptions subscriber subscribers: abonnement abonnements abonné abonnés
+user users: utilisateur utilisateurs
+customer customers client clients: client clients
+month monthly months: mois mensuel
+year years annual annually yearly: année années an ans annuel annuelle annuelles
+day days daily: jour jours quotidien quotidienne
+week weeks: semaine semaines
+company companies firm firms business businesses enterprise: entreprise entreprises société sociétés firme
+startup startups start-up: start-up startup jeune pousse
+newspaper newspapers journal: journal journaux quotidien
+report reports reported reporting: rapport rapporte rapporté rapports
+article: article
+model models: modèle modèles
+cost costs costly expensive: coût coûts coûte coûteux coûteuse cher chère
+price prices: prix tarif
+pay paid paying payment: payer paient payé paiement
+money cash: argent liquidités
+dollar dollars: dollar dollars
+euro euros: euro euros
+debt debts: dette dettes
+equity: capitaux fonds
+valuation valued value: valorisation valeur évalué évaluée
+market markets: marché marchés
+share shares stock stocks: action actions part parts
+growth grow grew growing: croissance croître augmenter augmentation
+increase increased rising rise: augmenter augmentation hausse croissance
+decrease decline declining fall drop: baisse diminution diminuer chute
+double doubled: double doublé doubler
+bankruptcy bankrupt: faillite
+ruin ruined broke: ruine fauché
+risk risks: risque risques
+challenge challenges: défi défis
+strategy strategies: stratégie stratégies
+partnership partnerships partner partners: partenariat partenariats partenaire partenaires
+alliance: alliance
+competition competitor competitors rival rivals: concurrence concurrent concurrents rival rivaux
+giant giants: géant géants
+leader leaders: leader leaders dirigeant
+infrastructure infrastructures: infrastructure infrastructures
+computing compute: calcul informatique
+power: puissance énergie
+energy electricity: énergie électricité
+chip chips semiconductor semiconductors: puce puces semi-conducteur semi-conducteurs
+data: données
+hardware equipment: matériel équipement
+software: logiciel
+training train trained: formation entraînement entraîner former
+development develop developed developing: développement développer développé
+technology technologies tech: technologie technologies tech
+artificial: artificielle artificiel
+intelligence: intelligence
+ai: ia
+research researcher researchers: recherche chercheur chercheurs
+analyst analysts analysis: analyste analystes analyse
+economy economic economies: économie économique économies
+financial finance finances: financier financière financières finance finances
+global worldwide world: mondial mondiale monde
+country countries: pays
+government: gouvernement
+law laws regulation: loi lois réglementation
+launch launched launching: lancer lancé lancement lance
+release released: publier publié sortie lancement
+announce announced announcement: annoncer annoncé annonce
+warn warned warning alert: alerte alerter avertir avertissement
+say said says: dire dit affirme déclare
+claim claims claimed: affirmer affirme affirmé
+confirm confirmed: confirmer confirmé
+expect expected expects: devrait devraient prévoit prévu attendu attend
+estimate estimated estimates: estimer estimé estimation
+plan plans planned: prévoit prévu projet plan
+lead led leading: diriger dirigé dirigée mener mené
+own owns owned possess: posséder possède possèdent détenir détenu
+hold holds held: détenir détient détenu
+new: nouveau nouvelle nouveaux nouvelles
+recent recently: récent récente récemment
+first: premier première
+last: dernier dernière
+large big huge: grand grande gros énorme important
+small: petit petite
+high: élevé élevés haut
+low: faible bas
+fast rapid rapidly quickly: rapide rapidement
+advanced: avancé avancés avancée
+close near: proche près
+future: avenir futur
+end ending: fin terminer
+beginning start: début commencer
+employee employees staff workforce personnel: employé employés salarié salariés personnel
+people: personnes gens
+team teams: équipe équipes
+founder founders founded: fondateur fondateurs fondé fondée
+creator maker: créateur
+owner: propriétaire
+president: président
+chief executive ceo: directeur patron pdg
+investor-led: dirigé
+round: tour
+series: série
+stake: participation
+acquisition acquire acquired: acquisition acquérir racheter rachat
+merger merge: fusion fusionner
+monopoly: monopole
+cloud: cloud nuage
+service services: service services
+product products: produit produits
+platform platforms: plateforme plateformes plates-formes
+tool tools: outil outils
+application applications app apps: application applications
+network networks: réseau réseaux
+security: sécurité
+transparency transparent: transparence transparent
+efficiency efficient: efficacité efficace
+innovation innovate: innovation innover
+industry industries sector: industrie industries secteur
+crypto cryptocurrency cryptocurrencies: crypto cryptomonnaie cryptomonnaies crypto-monnaies
+token tokens: jeton jetons
+mining miners: minage mineurs
+blockchain: blockchain
+conference: conférence
+representative: représentant
+source sources: source sources
+information: information informations
+question questions: question questions
+problem problems issue: problème problèmes
+solution solutions: solution solutions
+reason reasons why: raison raisons pourquoi
+cycle cycles: cycle cycles
+trend trends: tendance tendances
+boom: boom essor explosion
+bubble: bulle
+enthusiasm: enthousiasme
+weariness fatigue: lassitude
+moral: morale
+story: histoire
+average: moyenne moyen
+per each: par chaque
+more: plus
+less fewer: moins
+most: plupart majorité
+half: moitié
+twice: double
+one: un une
+two: deux
+three: trois
+four: quatre
+five: cinq
+ten: dix
+called named: appelé appelée nommé
+work working works: travail travailler travaille
+need needs require requires: besoin nécessite nécessitent exiger
+receive receives received: recevoir reçoit reçu
+earn earns earned: gagner gagne gagné
+sell sold: vendre vendu
+buy bought: acheter acheté
+add adds added contribute: ajouter ajouté contribuer
+reach reached: atteindre atteint
+exceed exceeded: dépasser dépassé
+run out: court
+cash-strapped: fauché
+survival survive: survie survivre
+gdp: pib
+"""
+
+
+def _parse_lexicon(text: str) -> dict[str, tuple[str, ...]]:
+    lexicon: dict[str, tuple[str, ...]] = {}
+    for line in text.strip().splitlines():
+        english, _, french = line.partition(":")
+        for word in english.split():
+            lexicon[word] = lexicon.get(word, ()) + tuple(french.split())
+    return lexicon
+
+
+LEXICON: Mapping[str, tuple[str, ...]] = _parse_lexicon(_LEXICON_TEXT)
+
+# Words that attribute or hedge a statement without being part of the fact it
+# states ("according to the Journal, ..." cited against the sentence with the
+# fact). Folded; compared before stemming.
+_HEDGES = frozenset(
+    fold(w)
+    for w in """according reportedly approximately roughly around nearly almost
+    some estimated environ approximativement presque près quelque selon
+    also aussi already déjà still toujours""".split()
+)
+
+# Scale words that turn "5 milliards" into 5e9 so that "20 trillion" and
+# "20 000 milliards" compare equal. Folded surfaces.
+_SCALES = {
+    "thousand": 3, "thousands": 3, "mille": 3, "k": 3,
+    "million": 6, "millions": 6, "m": 6, "mn": 6,
+    "billion": 9, "billions": 9, "bn": 9, "milliard": 9, "milliards": 9, "md": 9,
+    "trillion": 12, "trillions": 12,
+}
+# In French "billion" means 10^12; only the French analyser's reading uses this.
+_FR_SCALES = {**_SCALES, "billion": 12, "billions": 12}
+
+
+def _scaled(number: str, scale_word: str, lang: str) -> str | None:
+    exponent = (_FR_SCALES if lang == "fr" else _SCALES).get(fold(scale_word))
+    if exponent is None:
+        return None
+    try:
+        value = Decimal(number).scaleb(exponent)
+    except InvalidOperation:
+        return None
+    return format(value.normalize(), "f")
+
+
+def _number_values(terms: Sequence[Term], lang: str) -> set[str]:
+    """Canonical numbers of ``terms`` plus their scaled values ("5 milliards" -> "5000000000")."""
+    values: set[str] = set()
+    for i, term in enumerate(terms):
+        if term.kind != "number":
+            continue
+        values.add(term.text)
+        if i + 1 < len(terms):
+            scaled = _scaled(term.text, terms[i + 1].surface, lang)
+            if scaled is not None:
+                values.add(scaled)
+    return values
+
+
+class _Evidence(NamedTuple):
+    stems: frozenset[str]
+    surfaces: frozenset[str]
+    numbers: frozenset[str]
+
+
+@lru_cache(maxsize=4096)
+def _evidence_profile(evidence: str) -> _Evidence:
+    """Evidence analysed with both analysers: the claim may be in either language.
+
+    Cached: verification checks every answer sentence against the same passages.
+    """
+    stems: set[str] = set()
+    surfaces: set[str] = set()
+    numbers: set[str] = set()
+    for lang in LANGUAGES:
+        terms = analyze(evidence, lang)
+        stems.update(t.text for t in terms if t.kind != "number")
+        surfaces.update(fold(t.surface) for t in terms if t.kind != "number")
+        numbers.update(_number_values(terms, lang))
+    return _Evidence(frozenset(stems), frozenset(surfaces), frozenset(numbers))
+
+
+def _translation_table(
+    lexicon: Mapping[str, Sequence[str]],
+) -> dict[str, dict[str, frozenset[str]]]:
+    """Stem-level translations for each claim language: {lang: {stem: target stems}}."""
+    table: dict[str, dict[str, set[str]]] = {"en": {}, "fr": {}}
+    for english, frenches in lexicon.items():
+        en_stem = stem(english, "en")
+        for french in frenches:
+            fr_stems = {stem(part, "fr") for part in re.split(r"[\s]+", french) if part}
+            table["en"].setdefault(en_stem, set()).update(fr_stems)
+            for fr_stem in fr_stems:
+                table["fr"].setdefault(fr_stem, set()).add(en_stem)
+    return {lang: {k: frozenset(v) for k, v in m.items()} for lang, m in table.items()}
+
+
+def _stems_match(a: str, b: str) -> bool:
+    """Equal stems, or one a short extension of the other ("perd"/"perdr").
+
+    Snowball leaves irregular inflections apart ("perdant" -> "perd", "perdra"
+    -> "perdr"); allowing up to two extra letters on a stem of 4+ letters joins
+    them without joining unrelated words ("part"/"partenariat").
+    """
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= 4 and len(long_) - len(short) <= 2 and long_.startswith(short)
+
+
+def _any_match(candidates: Iterable[str], stems: frozenset[str]) -> bool:
+    for c in candidates:
+        if c in stems or any(_stems_match(c, s) for s in stems):
+            return True
+    return False
+
+
+# "Selon X, ..." / "..., according to X." / "d'après X": the attribution clause.
+_ATTRIBUTION = re.compile(
+    r"\b(?:selon|d'apr[eè]s|according to|as reported by|reported by)\b[^,;:.]*",
+    re.IGNORECASE,
+)
+# A run of capitalised or digit-bearing words: one entity ("New York Times",
+# "GitHub Copilot", "Llama 3.1").
+_NAME_RUN = re.compile(
+    r"(?<![\w'’])[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:[ \u00a0]+(?:[A-ZÀ-ÖØ-Þ0-9][\w'’.-]*))*"
+)
+
+
+class LexicalJudge:
+    """Weighted coverage of the claim's content terms by the evidence.
+
+    ``score`` is 0 when a claim number is missing from the evidence or the claim
+    has no content word, else the weighted share of claim terms found in the
+    evidence (directly, through a name's exact spelling, or through the
+    lexicon), halved when the claim names an entity the evidence lacks while
+    the evidence has its other names. ``supports`` is ``score >= threshold``.
+
+    >>> judge = LexicalJudge()
+    >>> evidence = ("Selon The Information, cette année, le créateur de ChatGPT "
+    ...             "perdra environ 5 milliards de dollars.")
+    >>> judge.supports("OpenAI is expected to lose about 5 billion dollars this year [1].", evidence)
+    True
+    >>> judge.supports("OpenAI is expected to lose about 7 billion dollars this year.", evidence)
+    False
+    """
+
+    # Threshold 0.65, measured on 57 hand-labelled (claim, French evidence)
+    # pairs, French and English claims (tests/test_judge.py): supported
+    # paraphrases score 0.67-1.0, the lowest being claims whose subject the
+    # evidence only refers to ("OpenAI" vs "le créateur de ChatGPT"); unsupported
+    # claims score 0-0.60, the highest being a swapped lone subject ("OpenAI
+    # dépense plus..." against the Anthropic sentence, 0.60). 0.65 sits in that
+    # gap. Numbers are a separate hard check and need no margin. A swapped
+    # single subject with everything else right ("Google a levé 600 millions")
+    # still scores 0.71: a known limit of lexical coverage.
+    DEFAULT_THRESHOLD = 0.65
+
+    def __init__(
+        self,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        name_weight: float = 2.0,
+        number_weight: float = 2.0,
+        lexicon: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be within [0, 1], got {threshold}")
+        if name_weight <= 0 or number_weight <= 0:
+            raise ValueError("name_weight and number_weight must be positive")
+        self.threshold = threshold
+        self.name_weight = name_weight
+        self.number_weight = number_weight
+        self._translations = _translation_table(LEXICON if lexicon is None else lexicon)
+        self._lexicon_surfaces = frozenset(
+            fold(w)
+            for english, frenches in (LEXICON if lexicon is None else lexicon).items()
+            for w in (english, *frenches)
+        )
+
+    def supports(self, claim: str, evidence: str) -> bool:
+        """True when ``evidence`` supports ``claim`` (an answer sentence)."""
+        return self.score(claim, evidence) >= self.threshold
+
+    def score(self, claim: str, evidence: str) -> float:
+        """Support score in [0, 1]; see the class docstring."""
+        claim = strip_markers(claim)
+        lang = detect_language(claim)
+        terms = [t for t in analyze(claim, lang) if fold(t.surface) not in _HEDGES]
+        if not terms:
+            return 0.0
+        ev = _evidence_profile(evidence)
+
+        for i, term in enumerate(terms):
+            if term.kind != "number":
+                continue
+            # "20 trillion" matches "20 000 milliards" through the scaled value.
+            values = _number_values(terms[i : i + 2], lang)
+            if values.isdisjoint(ev.numbers):
+                return 0.0
+
+        total = matched = 0.0
+        found_names: set[str] = set()
+        names: set[str] = set()
+        seen: set[str] = set()
+        for term in terms:
+            if term.text in seen:
+                continue
+            seen.add(term.text)
+            if term.kind == "number":
+                total += self.number_weight
+                matched += self.number_weight  # all numbers were found above
+                continue
+            is_name = self._is_name(term)
+            weight = self.name_weight if is_name else 1.0
+            total += weight
+            found = self._found(term, lang, ev)
+            matched += weight * found
+            if is_name:
+                names.add(term.text)
+                if found:
+                    found_names.add(term.text)
+        coverage = matched / total
+        if self._swapped_entity(claim, lang, names, found_names):
+            coverage *= 0.5
+        return coverage
+
+    @staticmethod
+    def _swapped_entity(claim: str, lang: str, names: set[str], found: set[str]) -> bool:
+        """True when the claim names an entity the evidence lacks next to one it has.
+
+        A lone missing name is often a subject the evidence refers to another
+        way ("le créateur de ChatGPT" for OpenAI), but a missing name beside
+        names the evidence does contain is usually a swapped or added entity
+        ("Google, Microsoft et Apple"). Names are grouped into entities first
+        ("GitHub Copilot" is found when "Copilot" is), and the source of an
+        attribution ("Selon The Information, ...") is left out: the fact, not
+        its source, is what the evidence must carry.
+        """
+        entities = []
+        for run in _NAME_RUN.findall(_ATTRIBUTION.sub(" ", claim)):
+            texts = {t.text for t in analyze(run, lang)} & names
+            if texts:
+                entities.append(bool(texts & found))
+        return any(entities) and not all(entities)
+
+    def _is_name(self, term: Term) -> bool:
+        # A capitalised sentence-initial word is a name unless it is ordinary
+        # vocabulary ("Users pay...", "Les revenus...").
+        if term.kind == "name":
+            return True
+        return term.surface[:1].isupper() and fold(term.surface) not in self._lexicon_surfaces
+
+    def _found(self, term: Term, lang: str, ev: _Evidence) -> bool:
+        folded = fold(term.surface)
+        if folded in ev.surfaces:
+            return True
+        other = "fr" if lang == "en" else "en"
+        candidates = {term.text, stem(term.surface, other)}
+        for c in list(candidates):
+            candidates.update(self._translations[lang].get(c, ()))
+        return _any_match(candidates, ev.stems)

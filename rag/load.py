@@ -1,0 +1,227 @@
+"""Load articles from a folder: .txt, .md, .html, .pdf.
+
+Every file gets an outcome (indexed, decoded as X, skipped because Y,
+duplicate of Z) so a messy folder never stops the rest from being indexed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .errors import IngestError
+from .records import Document
+from .sentences import normalize_text
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+_DATE_PREFIX = re.compile(r"^\s*date\s*:?\s*(\d{4}-\d{2}(?:-\d{2})?)", re.IGNORECASE)
+_ISO_DATE = re.compile(r"\b((?:19|20)\d{2}-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)\b")
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What happened to one file."""
+
+    path: str
+    status: str  # "loaded" | "skipped" | "duplicate"
+    detail: str = ""
+    doc_id: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def safe_filename(name: str) -> str:
+    """A file name safe to create inside a folder: no directories, no traversal.
+
+    >>> safe_filename("../../etc/passwd.txt"), safe_filename("Mon article (1).md")
+    ('passwd.txt', 'Mon_article_1_.md')
+    """
+    base = os.path.basename(name.replace("\\", "/")).strip()
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._")
+    return base[:120] or "upload.txt"
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode file bytes, returning ``(text, encoding)``.
+
+    UTF-8 first (with or without BOM); then Windows-1252, which also covers
+    Latin-1 text in practice. Binary content raises :class:`IngestError`.
+
+    >>> decode_bytes("café".encode("cp1252"))
+    ('café', 'cp1252')
+    """
+    if b"\x00" in data[:8192]:
+        raise IngestError("binary content (NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")
+        encoding = "cp1252"
+    except UnicodeDecodeError:
+        text, encoding = data.decode("latin-1"), "latin-1"
+    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > 0.05 * max(1, min(len(text), 8192)):
+        raise IngestError("binary content (control characters), not text")
+    return text, encoding
+
+
+def extract_title(text: str) -> str:
+    """First non-empty line (Markdown heading marks removed), at most 200 chars.
+
+    >>> extract_title("\\n# Le titre\\nCorps")
+    'Le titre'
+    """
+    for line in text.split("\n"):
+        line = line.strip().lstrip("#").strip()
+        line = _DATE_PREFIX.sub("", line).strip() or line
+        if line:
+            return line[:200]
+    return ""
+
+
+def extract_date(text: str) -> str | None:
+    """A date given by the text itself: a leading ``date YYYY-MM`` or an ISO date near the top.
+
+    >>> extract_date(" date 2023-10 La Silicon Valley")
+    '2023-10'
+    >>> extract_date("Pas de date ici") is None
+    True
+    """
+    m = _DATE_PREFIX.match(text)
+    if m:
+        return m.group(1)
+    m = _ISO_DATE.search(text[:300])
+    return m.group(1) if m else None
+
+
+def _html_text(raw: str) -> tuple[str, str | None]:
+    try:
+        import trafilatura
+    except ImportError as exc:  # pragma: no cover - dependency of the project
+        from .errors import missing_dependency
+
+        raise missing_dependency("trafilatura", "Reading HTML") from exc
+    text = trafilatura.extract(raw, include_comments=False, include_tables=True, favor_recall=True)
+    meta = trafilatura.extract_metadata(raw)
+    title = getattr(meta, "title", None) if meta is not None else None
+    if not text:
+        raise IngestError("no main text found in the HTML")
+    return text, title
+
+
+def _pdf_text(path: Path) -> str:
+    try:
+        from pypdf import PdfReader
+    except ImportError as exc:  # pragma: no cover
+        from .errors import missing_dependency
+
+        raise missing_dependency("pypdf", "Reading PDF") from exc
+    try:
+        reader = PdfReader(str(path))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except Exception as exc:  # pypdf raises many types on malformed files
+        raise IngestError(f"unreadable PDF ({type(exc).__name__}: {exc})") from exc
+    text = "\n".join(p.strip() for p in pages if p.strip())
+    if not text.strip():
+        raise IngestError("the PDF has no extractable text (scanned image?)")
+    return text
+
+
+def load_file(path: str | os.PathLike[str], *, doc_id: str | None = None, max_bytes: int | None = None) -> tuple[Document, str]:
+    """Load one file into a :class:`Document`; returns it and a note (encoding used)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise IngestError(f"unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED_SUFFIXES)}")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise IngestError(f"cannot read file ({exc.strerror})") from exc
+    if max_bytes is not None and size > max_bytes:
+        raise IngestError(f"file too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB limit)")
+    if size == 0:
+        raise IngestError("empty file")
+    note = ""
+    title: str | None = None
+    try:
+        if suffix == ".pdf":
+            text = _pdf_text(path)
+            note = "pdf"
+        else:
+            text, encoding = decode_bytes(path.read_bytes())
+            note = f"decoded as {encoding}"
+            if suffix in (".html", ".htm"):
+                text, title = _html_text(text)
+    except OSError as exc:
+        raise IngestError(f"cannot read file ({exc.strerror})") from exc
+    text = normalize_text(text)
+    if not text.strip():
+        raise IngestError("no text content")
+    from .analysis import detect_language
+
+    doc = Document(
+        doc_id=doc_id or path.name,
+        title=(title or extract_title(text)),
+        text=text,
+        source=str(path),
+        sha256=sha256_text(text),
+        date=extract_date(text),
+        language=detect_language(text[:2000]),
+    )
+    return doc, note
+
+
+def load_folder(folder: str | os.PathLike[str], *, max_bytes: int | None = None) -> tuple[list[Document], list[LoadOutcome]]:
+    """Load every supported file under ``folder`` (recursively, sorted by path).
+
+    Symlinks that leave the folder, unreadable, empty, binary or oversized files
+    and exact duplicates are skipped with an outcome saying why.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise IngestError(f"{folder} is not a folder of articles.")
+    root_real = root.resolve()
+    docs: list[Document] = []
+    outcomes: list[LoadOutcome] = []
+    seen: dict[str, str] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink()):
+        rel = str(path.relative_to(root))
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            outcomes.append(LoadOutcome(rel, "skipped", f"unsupported type {path.suffix or '(none)'}"))
+            continue
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            outcomes.append(LoadOutcome(rel, "skipped", "broken link"))
+            continue
+        if root_real not in real.parents:
+            outcomes.append(LoadOutcome(rel, "skipped", "link pointing outside the folder"))
+            continue
+        try:
+            doc, note = load_file(path, doc_id=rel, max_bytes=max_bytes)
+        except IngestError as exc:
+            outcomes.append(LoadOutcome(rel, "skipped", str(exc)))
+            log.warning("skipped %s: %s", rel, exc)
+            continue
+        if doc.sha256 in seen:
+            outcomes.append(LoadOutcome(rel, "duplicate", f"duplicate of {seen[doc.sha256]}"))
+            continue
+        seen[doc.sha256] = doc.doc_id
+        docs.append(doc)
+        outcomes.append(LoadOutcome(rel, "loaded", note, doc.doc_id))
+    return docs, outcomes

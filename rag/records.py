@@ -1,0 +1,132 @@
+"""Typed records that flow through the pipeline.
+
+The JSON shape of :class:`Answer` is a public contract: evaluation scripts and
+the web API depend on it. Keys may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One loaded article. ``text`` is the normalised document text (NFC, ``\\n``)
+    that every character offset in the index refers to."""
+
+    doc_id: str
+    title: str
+    text: str
+    source: str
+    sha256: str
+    date: str | None = None
+    language: str = "fr"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Document:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A contiguous span of a document: ``document.text[start:end] == text``."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    language: str = "fr"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Chunk:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+@dataclass
+class Passage:
+    """A retrieved span handed to the LLM (one or more merged chunks)."""
+
+    rank: int
+    doc_id: str
+    chunk_id: str
+    start: int
+    end: int
+    score: float
+    text: str
+    title: str = ""
+    date: str | None = None
+    language: str = "fr"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Citation:
+    """A checked citation. ``quote == document.text[start:end]``: the sentence(s)
+    of the cited passage that support the answer sentence."""
+
+    marker: int
+    doc_id: str
+    title: str
+    chunk_id: str
+    start: int
+    end: int
+    quote: str
+    supported: bool = True
+    date: str | None = None
+    passage_start: int = 0
+    passage_end: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Timings:
+    retrieve_ms: float = 0.0
+    ttft_ms: float = 0.0
+    total_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    language: str
+    abstained: bool = False
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    unsupported_sentences: list[str] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+    standalone_question: str | None = None
+    raw_answer: str = ""
+    notices: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "language": self.language,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+            "unsupported_sentences": list(self.unsupported_sentences),
+            "timings": self.timings.to_dict(),
+            "standalone_question": self.standalone_question,
+            "raw_answer": self.raw_answer,
+            "notices": list(self.notices),
+        }

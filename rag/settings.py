@@ -1,0 +1,131 @@
+"""One settings object: the single source of defaults for the API, the CLI and
+``RAG_*`` environment variables.
+
+Precedence: explicit keyword/CLI flag > environment variable > default here.
+Each field's metadata carries its help text; the CLI builds its flags from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+ENV_PREFIX = "RAG_"
+
+
+def _default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "rag-news")
+
+
+def _opt(default: Any, help: str, *, cli: bool = True, **kw: Any) -> Any:
+    return field(default=default, metadata={"help": help, "cli": cli, **kw})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    index_dir: str = _opt("index", "Directory of the built index.")
+    docs_dir: str = _opt("seeds", "Folder of articles indexed when the index is missing.")
+    model: str = _opt("default", "LLM preset (default, small) or a path to a GGUF file.")
+    embedder: str = _opt(
+        "use-multilingual",
+        "Embedding model: 'use-multilingual' (offline default) or any sentence-transformers name/path.",
+    )
+    query_prompt: str = _opt("", "Text prepended to questions before embedding (e.g. 'query: ' for e5).")
+    passage_prompt: str = _opt("", "Text prepended to passages before embedding (e.g. 'passage: ').")
+    chunk_size: int = _opt(500, "Target chunk size in characters.")
+    chunk_overlap: int = _opt(100, "Overlap between consecutive chunks in characters.")
+    k: int = _opt(5, "Number of passages given to the LLM.")
+    n_ctx: int = _opt(4096, "LLM context window in tokens.")
+    n_threads: int = _opt(0, "LLM threads (0 = number of CPU cores).")
+    n_batch: int = _opt(512, "LLM prompt batch size.")
+    max_tokens: int = _opt(200, "Maximum tokens generated per answer.")
+    temperature: float = _opt(0.0, "Sampling temperature (0 = deterministic).")
+    answer_language: str = _opt("auto", "Answer language: auto (the question's), fr or en.")
+    context_budget: int = _opt(
+        900, "Maximum characters of evidence per passage sent to the LLM (0 = whole passages)."
+    )
+    reranker: str = _opt("", "Optional sentence-transformers CrossEncoder name/path for reranking.")
+    cache_dir: str = _opt("", "Where assembled model files are cached (default: ~/.cache/rag-news).")
+    max_file_mb: float = _opt(20.0, "Files larger than this (MB) are skipped when indexing.")
+    host: str = _opt("127.0.0.1", "Web chat bind address.")
+    port: int = _opt(7860, "Web chat port.")
+    share: bool = _opt(False, "Create a public Gradio share link (off by default).")
+    max_question_chars: int = _opt(2000, "Longer questions are truncated with a notice.")
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ConfigError(f"k must be at least 1 (got {self.k}).")
+        if self.chunk_size < 50:
+            raise ConfigError(f"chunk_size must be at least 50 characters (got {self.chunk_size}).")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ConfigError("chunk_overlap must be between 0 and chunk_size.")
+        if self.answer_language not in ("auto", "fr", "en"):
+            raise ConfigError(f"answer_language must be auto, fr or en (got {self.answer_language!r}).")
+
+    @property
+    def index_path(self) -> Path:
+        return Path(self.index_dir)
+
+    @property
+    def model_cache(self) -> str:
+        return self.cache_dir or _default_cache_dir()
+
+    @property
+    def threads(self) -> int:
+        return self.n_threads or os.cpu_count() or 1
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``RAG_<FIELD>`` variables, then ``overrides`` (None ignored)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _parse(name: str, type_: Any, raw: str) -> Any:
+    t = type_ if isinstance(type_, str) else getattr(type_, "__name__", str(type_))
+    try:
+        if t == "bool":
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if t == "int":
+            return int(raw)
+        if t == "float":
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {t}.") from exc
+    return raw
+
+
+def add_settings_args(parser: argparse.ArgumentParser, names: list[str] | None = None) -> None:
+    """Add ``--flag`` options for settings fields (all CLI fields when ``names`` is None)."""
+    for f in fields(Settings):
+        if not f.metadata.get("cli") or (names is not None and f.name not in names):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        env = ENV_PREFIX + f.name.upper()
+        t = f.type if isinstance(f.type, str) else f.type.__name__
+        help_ = f"{f.metadata['help']} [env {env}, default {f.default!r}]"
+        if t == "bool":
+            parser.add_argument(flag, dest=f.name, action="store_true", default=None, help=help_)
+        else:
+            conv = {"int": int, "float": float}.get(t, str)
+            parser.add_argument(flag, dest=f.name, type=conv, default=None, help=help_)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
+    return Settings.from_env(**overrides)

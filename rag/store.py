@@ -1,0 +1,243 @@
+"""The on-disk index: FAISS vectors, chunk store, lexical index, manifest.
+
+Layout of an index directory::
+
+    manifest.json              format version, embedder, chunking, documents, file checksums
+    documents-<gen>.jsonl      one Document per line (full normalised text)
+    chunks-<gen>.jsonl         one Chunk per line
+    embeddings-<gen>.npy       float32 [n_chunks, dim], L2-normalised
+    vectors-<gen>.faiss        FAISS index over the embeddings (inner product)
+    lexical-<gen>.npz          BM25 state
+
+Data files carry a generation number and are written first (each atomically);
+``manifest.json`` is replaced last, atomically, and is the commit point. A
+build killed midway therefore leaves the previous manifest pointing at the
+previous, intact files. Writers hold an exclusive file lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from .records import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def index_lock(index_dir: Path) -> Iterator[None]:
+    """Exclusive lock serialising writers of one index directory."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK, "a+") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _jsonl(records: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+
+
+@dataclass
+class IndexData:
+    """Everything an index holds, in memory."""
+
+    embedder_id: str
+    dim: int
+    chunk_size: int
+    chunk_overlap: int
+    documents: dict[str, Document] = field(default_factory=dict)
+    chunks: list[Chunk] = field(default_factory=list)
+    embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    lexical_state: dict[str, np.ndarray] | None = None
+    faiss_index: Any = None
+    generation: int = 0
+
+    def chunk_rows(self, doc_id: str) -> list[int]:
+        return [i for i, c in enumerate(self.chunks) if c.doc_id == doc_id]
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    path = index_dir / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(
+            f"{path} is unreadable ({exc}). Rebuild the index with `rag index --rebuild`."
+        ) from exc
+
+
+def save_index(data: IndexData, index_dir: Path) -> None:
+    """Write a new generation of the index, then commit it by replacing the manifest.
+
+    Callers hold :func:`index_lock`.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    old = read_manifest(index_dir) if (index_dir / MANIFEST).exists() else None
+    gen = max(data.generation, (old or {}).get("generation", 0)) + 1
+    names = {
+        "documents": f"documents-{gen}.jsonl",
+        "chunks": f"chunks-{gen}.jsonl",
+        "embeddings": f"embeddings-{gen}.npy",
+    }
+    atomic_write_bytes(index_dir / names["documents"], _jsonl([d.to_dict() for d in data.documents.values()]))
+    atomic_write_bytes(index_dir / names["chunks"], _jsonl([c.to_dict() for c in data.chunks]))
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(data.embeddings, dtype=np.float32))
+    atomic_write_bytes(index_dir / names["embeddings"], buf.getvalue())
+    if data.faiss_index is not None:
+        from .vectors import serialize
+
+        names["vectors"] = f"vectors-{gen}.faiss"
+        atomic_write_bytes(index_dir / names["vectors"], serialize(data.faiss_index))
+    if data.lexical_state is not None:
+        names["lexical"] = f"lexical-{gen}.npz"
+        buf = io.BytesIO()
+        np.savez(buf, **data.lexical_state)
+        atomic_write_bytes(index_dir / names["lexical"], buf.getvalue())
+    files = {key: {"name": name, "sha256": file_sha256(index_dir / name)} for key, name in names.items()}
+    per_doc: dict[str, dict[str, Any]] = {}
+    for c in data.chunks:
+        per_doc.setdefault(c.doc_id, {"n_chunks": 0})["n_chunks"] += 1
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "generation": gen,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "embedder": {"id": data.embedder_id, "dim": data.dim},
+        "chunking": {"size": data.chunk_size, "overlap": data.chunk_overlap},
+        "n_chunks": len(data.chunks),
+        "documents": {
+            d.doc_id: {
+                "sha256": d.sha256,
+                "title": d.title,
+                "date": d.date,
+                "n_chunks": per_doc.get(d.doc_id, {}).get("n_chunks", 0),
+            }
+            for d in data.documents.values()
+        },
+        "files": files,
+    }
+    atomic_write_bytes(index_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    data.generation = gen
+    _remove_stale(index_dir, keep={f["name"] for f in files.values()})
+
+
+def _remove_stale(index_dir: Path, keep: set[str]) -> None:
+    for path in index_dir.iterdir():
+        if path.name in keep or path.name in (MANIFEST, LOCK):
+            continue
+        if path.suffix in (".jsonl", ".npy", ".npz", ".faiss") or path.name.startswith("."):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def check_compatible(manifest: dict[str, Any], index_dir: Path, embedder_id: str | None) -> None:
+    """Refuse an index of another format or built with another embedder."""
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"The index in {index_dir} has format version {version}; this version reads {FORMAT_VERSION}. "
+            f"Rebuild it with `rag index --rebuild --index-dir {index_dir}`."
+        )
+    built_with = manifest.get("embedder", {}).get("id")
+    if embedder_id is not None and built_with != embedder_id:
+        raise IndexMismatchError(
+            f"The index in {index_dir} was built with the embedder '{built_with}', "
+            f"not the configured '{embedder_id}'. Rebuild it with `rag index --rebuild --index-dir {index_dir}` "
+            f"or set --embedder {built_with}."
+        )
+
+
+def load_index(index_dir: Path, *, embedder_id: str | None = None, verify: bool = True) -> IndexData:
+    """Load an index, verifying checksums and the embedder it was built with."""
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        raise IndexMissingError(f"No index in {index_dir}. Build one with `rag index FOLDER --index-dir {index_dir}`.")
+    check_compatible(manifest, index_dir, embedder_id)
+    files = manifest["files"]
+    for key, info in files.items():
+        path = index_dir / info["name"]
+        if not path.exists():
+            raise IndexCorruptError(f"{path} is missing. Rebuild the index with `rag index --rebuild --index-dir {index_dir}`.")
+        if verify and file_sha256(path) != info["sha256"]:
+            raise IndexCorruptError(
+                f"{path} is truncated or altered (checksum mismatch). "
+                f"Rebuild the index with `rag index --rebuild --index-dir {index_dir}`."
+            )
+    try:
+        docs = [Document.from_dict(json.loads(line)) for line in (index_dir / files["documents"]["name"]).read_text("utf-8").splitlines()]
+        chunks = [Chunk.from_dict(json.loads(line)) for line in (index_dir / files["chunks"]["name"]).read_text("utf-8").splitlines()]
+        embeddings = np.load(index_dir / files["embeddings"]["name"])
+        lexical = None
+        if "lexical" in files:
+            with np.load(index_dir / files["lexical"]["name"], allow_pickle=False) as z:
+                lexical = {k: z[k] for k in z.files}
+        faiss_index = None
+        if "vectors" in files:
+            from .vectors import deserialize
+
+            faiss_index = deserialize((index_dir / files["vectors"]["name"]).read_bytes())
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorruptError(f"The index in {index_dir} cannot be read ({exc}). Rebuild it with `rag index --rebuild`.") from exc
+    if embeddings.shape[0] != len(chunks):
+        raise IndexCorruptError(f"The index in {index_dir} is inconsistent. Rebuild it with `rag index --rebuild`.")
+    return IndexData(
+        embedder_id=manifest["embedder"]["id"],
+        dim=int(manifest["embedder"]["dim"]),
+        chunk_size=int(manifest["chunking"]["size"]),
+        chunk_overlap=int(manifest["chunking"]["overlap"]),
+        documents={d.doc_id: d for d in docs},
+        chunks=chunks,
+        embeddings=embeddings.astype(np.float32, copy=False),
+        lexical_state=lexical,
+        faiss_index=faiss_index,
+        generation=int(manifest.get("generation", 0)),
+    )

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from rag.assistant import clean_question, looks_like_follow_up
+from rag.errors import RagError
+from rag.prompt import ABSTAIN_TOKEN
+
+GOOD_FR = "Selon The Information, OpenAI perdra environ 5 milliards de dollars cette année [1]."
+
+
+def first_passage_citing(reply_text):
+    def reply(messages):
+        return reply_text
+    return reply
+
+
+def test_ask_builds_index_and_cites_exact_quote(make_assistant):
+    a = make_assistant(first_passage_citing(GOOD_FR))
+    ans = a.ask("Combien OpenAI devrait-elle perdre cette année ?")
+    assert not ans.abstained and ans.language == "fr"
+    assert "5 milliards" in ans.answer
+    (c,) = ans.citations
+    assert c.doc_id == "004_f51b68045130b9a9.txt" and c.supported
+    assert a.document_text(c.doc_id)[c.start:c.end] == c.quote and "5 milliards" in c.quote
+    d = ans.to_dict()
+    assert set(d) >= {"question", "answer", "language", "abstained", "citations", "passages",
+                      "unsupported_sentences", "timings"}
+    assert set(d["citations"][0]) >= {"marker", "doc_id", "title", "chunk_id", "start", "end", "quote", "supported"}
+    assert set(d["timings"]) >= {"retrieve_ms", "ttft_ms", "total_ms", "prompt_tokens", "completion_tokens"}
+
+
+def test_prompt_states_language_and_numbers_passages(make_assistant):
+    a = make_assistant(GOOD_FR)
+    a.ask("How much money is OpenAI expected to lose this year?")
+    user = a.llm.calls[-1][1]["content"]
+    assert user.startswith("Passages:\n[1] ") and user.endswith("Answer in English.")
+
+
+@pytest.mark.parametrize("reply", [ABSTAIN_TOKEN, "", "[1][2]", "La capitale est Canberra [1]."])
+def test_abstains_when_nothing_supported(make_assistant, reply):
+    a = make_assistant(reply)
+    ans = a.ask("Quelle est la capitale de l'Australie ?")
+    assert ans.abstained and ans.citations == []
+    assert ans.answer.startswith("Les articles ne le disent pas")
+    assert ans.passages  # closest passages are shown
+
+
+def test_stream_yields_tokens_then_answer(make_assistant):
+    a = make_assistant(GOOD_FR)
+    s = a.stream("Combien OpenAI devrait-elle perdre ?")
+    text = "".join(s)
+    assert text.strip() == GOOD_FR and s.answer is not None and not s.answer.abstained
+
+
+def test_follow_up_is_rewritten_with_history(make_assistant):
+    def reply(messages):
+        if "Standalone question" in messages[-1]["content"]:
+            return "Combien Anthropic devrait-elle dépenser en 2024 ?"
+        return "Anthropic devrait dépenser environ 2,7 milliards de dollars en 2024 [1]."
+
+    a = make_assistant(reply)
+    convo = a.conversation()
+    convo.ask("Combien OpenAI devrait-elle dépenser ?")
+    ans = convo.ask("Et Anthropic ?")
+    assert ans.standalone_question == "Combien Anthropic devrait-elle dépenser en 2024 ?"
+    assert len(convo.history) == 2
+
+
+@pytest.mark.parametrize("q", ["", "   ", "\x00\x01"])
+def test_empty_questions_are_refused(make_assistant, q):
+    with pytest.raises(RagError, match="empty"):
+        make_assistant(GOOD_FR).ask(q)
+
+
+def test_long_question_truncated_with_notice(make_assistant):
+    a = make_assistant(GOOD_FR)
+    ans = a.ask("Combien OpenAI va-t-elle perdre cette année ? " * 3000)
+    assert ans.notices and "tronquée" in ans.notices[0]
+    assert len(a.llm.calls[-1][1]["content"]) < 20000
+
+
+def test_helpers():
+    assert clean_question("a\tb\x07c", 100) == ("a b c", False)
+    assert looks_like_follow_up("What about Anthropic?")
+
+
+def test_no_network_is_used(make_assistant, monkeypatch):
+    def guard(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", guard)
+    monkeypatch.setattr(socket, "create_connection", guard)
+    ans = make_assistant(GOOD_FR).ask("Combien OpenAI devrait-elle perdre ?")
+    assert not ans.abstained

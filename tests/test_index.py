@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from rag.indexer import index_folder
+from rag.retrieve import Retriever, merge_spans, rrf_fuse
+from rag.store import MANIFEST, load_index
+
+from .conftest import ROOT, FakeEmbedder
+
+
+def build(docs, index_dir, embedder=None, **kw):
+    return index_folder(docs, index_dir=index_dir, embedder=embedder or FakeEmbedder(), chunk_size=500,
+                        chunk_overlap=100, progress=False, **kw)
+
+
+def test_build_and_round_trip(seeds_copy, tmp_path):
+    idx = tmp_path / "index"
+    report = build(seeds_copy, idx)
+    assert len(report.added) == 5 and report.n_chunks > 10
+    manifest = json.loads((idx / MANIFEST).read_text())
+    assert manifest["format_version"] == 1 and manifest["embedder"] == {"id": "fake-embedder", "dim": 256}
+    assert set(manifest["documents"]) == {p.name for p in seeds_copy.iterdir()}
+    data = load_index(idx, embedder_id="fake-embedder")
+    for c in data.chunks:
+        assert data.documents[c.doc_id].text[c.start:c.end] == c.text
+    # save then load gives the same top-k
+    r1 = Retriever(data, FakeEmbedder()).retrieve("Combien OpenAI va perdre ?", k=5, language="fr")[0]
+    r2 = Retriever(load_index(idx), FakeEmbedder()).retrieve("Combien OpenAI va perdre ?", k=5, language="fr")[0]
+    assert [(p.chunk_id, p.start, p.end) for p in r1] == [(p.chunk_id, p.start, p.end) for p in r2]
+
+
+def test_incremental_reembeds_only_changes(seeds_copy, tmp_path):
+    idx = tmp_path / "index"
+    build(seeds_copy, idx)
+    before = load_index(idx)
+    (seeds_copy / "new.txt").write_text("Un nouvel article sur Nvidia. Il parle de puces.", encoding="utf-8")
+    (seeds_copy / "000_e98cb6c1cff36586.txt").unlink()
+    report = build(seeds_copy, idx)
+    assert report.added == ["new.txt"] and report.removed == ["000_e98cb6c1cff36586.txt"]
+    assert len(report.unchanged) == 4 and report.embedded_chunks == 1
+    after = load_index(idx)
+    old_ids = {c.chunk_id for c in before.chunks if c.doc_id != "000_e98cb6c1cff36586.txt"}
+    assert old_ids <= {c.chunk_id for c in after.chunks}
+    report = build(seeds_copy, idx)
+    assert report.embedded_chunks == 0 and not (report.added or report.updated or report.removed)
+
+
+def test_other_embedder_is_refused(seeds_copy, tmp_path):
+    idx = tmp_path / "index"
+    build(seeds_copy, idx)
+    with pytest.raises(IndexMismatchError, match="rag index --rebuild"):
+        load_index(idx, embedder_id="another-model")
+
+    class Other(FakeEmbedder):
+        id = "other"
+
+    with pytest.raises(IndexMismatchError):
+        build(seeds_copy, idx, embedder=Other())
+    assert build(seeds_copy, idx, embedder=Other(), rebuild=True).n_chunks > 0
+
+
+def test_missing_and_corrupt(seeds_copy, tmp_path):
+    with pytest.raises(IndexMissingError, match="rag index"):
+        load_index(tmp_path / "nothing")
+    idx = tmp_path / "index"
+    build(seeds_copy, idx)
+    manifest = json.loads((idx / MANIFEST).read_text())
+    chunks = idx / manifest["files"]["chunks"]["name"]
+    chunks.write_bytes(chunks.read_bytes()[:-50])
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        load_index(idx)
+
+
+def test_sigkill_during_build_keeps_previous_index(seeds_copy, tmp_path):
+    idx = tmp_path / "index"
+    build(seeds_copy, idx)
+    good = load_index(idx)
+    for i in range(40):
+        shutil.copy(seeds_copy / "001_a2c6221ca19d9293.txt", seeds_copy / f"copy{i}.txt")
+        with open(seeds_copy / f"copy{i}.txt", "a", encoding="utf-8") as f:
+            f.write(f"\nVariante {i}.")
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        sys.path.insert(0, {str(ROOT / 'tests')!r})
+        from conftest import FakeEmbedder
+        from rag.indexer import index_folder
+        class Slow(FakeEmbedder):
+            def encode_passages(self, texts, progress=False):
+                print('embedding', flush=True)
+                time.sleep(30)
+                return super().encode_passages(texts)
+        index_folder({str(seeds_copy)!r}, index_dir=__import__('pathlib').Path({str(idx)!r}), embedder=Slow(),
+                     chunk_size=500, chunk_overlap=100, progress=False)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "embedding"
+    proc.kill()
+    proc.wait()
+    again = load_index(idx)
+    assert [c.chunk_id for c in again.chunks] == [c.chunk_id for c in good.chunks]
+
+
+def test_rrf_and_merge():
+    assert rrf_fuse([[1, 2], [2, 3]], [1.0, [2.0, 2.0]], rrf_k=0)[0][0] == 2
+    from rag.records import Chunk
+
+    a = Chunk("a:0-10", "a", 0, 10, "x" * 10)
+    b = Chunk("a:8-20", "a", 8, 20, "x" * 12)
+    c = Chunk("b:0-5", "b", 0, 5, "y" * 5)
+    merged = merge_spans([(a, 0.9, 0.5), (c, 0.8, 0.4), (b, 0.7, 0.3)], 2, max_chars=100)
+    assert [(m[0], m[1], m[2]) for m in merged] == [("a", 0, 20), ("b", 0, 5)]
+    assert np.isclose(merged[0][4], 0.5)

@@ -1,0 +1,321 @@
+"""The web chat (Gradio): a thin layer over :class:`rag.assistant.Assistant`.
+
+``build_app(assistant, settings)`` returns the page; ``serve(settings)`` is what
+``rag serve`` runs. The event handlers live on :class:`ChatUI` so tests call
+them directly with fakes; the HTML comes from the pure functions of
+:mod:`ui.format`.
+
+No ``from __future__ import annotations`` here: ``gr.api`` reads the type hints
+of the ``/ask`` function at run time.
+"""
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The page must work offline: no usage statistics sent home.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from rag.assistant import Assistant  # noqa: E402
+from rag.errors import RagError  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+
+from . import format as fmt  # noqa: E402
+from .style import CSS, HEAD, theme  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+GENERIC_ERROR = "Something went wrong while answering; the details are in the server log. Try again."
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
+MAX_TURNS = 6  # previous exchanges given to the follow-up rewriter, as Conversation does
+K_MIN, K_MAX = 1, 10
+LANGUAGES = [("Auto (question's language)", "auto"), ("Français", "fr"), ("English", "en")]
+MODELS = [("Default · Qwen2.5 1.5B", "default"), ("Small · Qwen2.5 0.5B", "small"), ("GGUF file…", "gguf")]
+DOC_HEADERS = ["Title", "Date", "doc_id", "Chunks", "Language"]
+STATUS_TEXT = {
+    "rewriting follow-up": "Reading the follow-up with the conversation…",
+    "retrieving": "Searching the articles…",
+    "generating": "Writing the answer…",
+}
+
+
+@dataclass
+class Session:
+    """One browser tab's chat: (question, answer) pairs for follow-ups and the
+    sources of each answer, kept in a ``gr.State``."""
+
+    history: list[tuple[str, str]] = field(default_factory=list)
+    sections: list[tuple[int, str, str]] = field(default_factory=list)
+    turns: int = 0
+
+
+def _notify_warning(message: str) -> None:
+    """A toast in the page (outside a request, Gradio turns it into a Python warning)."""
+    gr.Warning(message)
+
+
+class ChatUI:
+    """The page's handlers, independent of the layout so tests can call them."""
+
+    def __init__(self, assistant: Assistant, settings: Settings) -> None:
+        self.assistant = assistant
+        self.settings = settings
+        # At most one extra model is kept loaded next to the startup one: each
+        # GGUF holds hundreds of MB.
+        self._variant: tuple[str, Assistant] | None = None
+        self._lock = threading.Lock()
+
+    # ---------- models ----------
+    def model_name(self, preset: str, gguf_path: str = "") -> str:
+        """The ``model`` setting chosen in the page: a preset or a GGUF path."""
+        if preset != "gguf":
+            return preset or self.settings.model
+        path = (gguf_path or "").strip()
+        if not path:
+            raise RagError("Type the path of a .gguf file, or choose the default or small model.")
+        if not path.lower().endswith(".gguf"):
+            raise RagError(f"{path} is not a .gguf file.")
+        return path
+
+    def assistant_for(self, model: str) -> Assistant:
+        if model == self.assistant.settings.model:
+            return self.assistant
+        with self._lock:
+            if self._variant is None or self._variant[0] != model:
+                self.assistant.data  # noqa: B018 -- load the index first so the variant shares it
+                self._variant = (model, self.assistant.with_model(model))
+            return self._variant[1]
+
+    # ---------- chat ----------
+    def respond(self, question: str, messages: list[dict[str, Any]] | None, session: Session | None,
+                k: float = 5, preset: str = "default", gguf_path: str = "",
+                language: str = "auto") -> Iterator[tuple[list[dict[str, Any]], str, Session, str, str]]:
+        """Answer one chat message, streaming. Yields
+        ``(messages, sources_panel_html, session, status_html, question_box)``."""
+        messages = list(messages or [])
+        session = session or Session()
+        question = question or ""
+        panel = fmt.sources_panel(session.sections)
+        if question.strip():
+            messages.append({"role": "user", "content": question})
+            messages.append({"role": "assistant", "content": fmt.streaming_html("", "Searching the articles…")})
+        try:
+            model = self.model_name(preset, gguf_path)
+            assistant = self.assistant_for(model)
+            k_int = max(K_MIN, min(K_MAX, int(k or self.settings.k)))
+            lang = language if language in ("fr", "en") else None
+            events = assistant.events(question, k=k_int, history=session.history[-MAX_TURNS:], language=lang)
+            raw = ""
+            for kind, value in events:
+                if kind == "status":
+                    status = STATUS_TEXT.get(value, value)
+                    messages[-1] = {"role": "assistant", "content": fmt.streaming_html(raw, status)}
+                    yield messages, panel, session, fmt.status_html(status), ""
+                elif kind == "token":
+                    raw += value
+                    messages[-1] = {"role": "assistant", "content": fmt.streaming_html(raw)}
+                    yield messages, panel, session, fmt.status_html(STATUS_TEXT["generating"]), ""
+                elif kind == "answer":
+                    answer = value
+                    session.turns += 1
+                    turn = session.turns
+                    session.history.append((answer.standalone_question or answer.question, answer.answer))
+                    session.sections.append((turn, answer.question,
+                                             fmt.sources_html(answer, turn, assistant.document_text)))
+                    messages[-1] = {"role": "assistant", "content": fmt.message_html(answer, turn)}
+                    yield messages, fmt.sources_panel(session.sections), session, "", ""
+        except RagError as exc:
+            yield from self._error(str(exc), messages, panel, session, question)
+        except Exception:
+            log.exception("chat request failed")
+            yield from self._error(GENERIC_ERROR, messages, panel, session, question)
+
+    def _error(self, message: str, messages: list[dict[str, Any]], panel: str, session: Session,
+               question: str) -> Iterator[tuple[list[dict[str, Any]], str, Session, str, str]]:
+        _notify_warning(message)
+        if question.strip() and messages and messages[-1]["role"] == "assistant":
+            messages[-1] = {"role": "assistant", "content": fmt.error_html(message)}
+            question = ""  # the question stays visible in the chat
+        yield messages, panel, session, fmt.error_html(message), question
+
+    def clear(self) -> tuple[list[dict[str, Any]], str, Session, str, str]:
+        return [], fmt.sources_panel([]), Session(), "", ""
+
+    # ---------- documents ----------
+    def document_rows(self) -> list[list[Any]]:
+        docs = sorted(self.assistant.documents(), key=lambda d: d["doc_id"])
+        return [[d["title"], d["date"] or "", d["doc_id"], d["chunks"], d["language"]] for d in docs]
+
+    def refresh_documents(self) -> tuple[list[list[Any]], str]:
+        """The table of indexed articles, or a readable message if the index can't load."""
+        try:
+            rows = self.document_rows()
+        except RagError as exc:
+            return [], fmt.error_html(str(exc))
+        except Exception:
+            log.exception("listing documents failed")
+            return [], fmt.error_html(GENERIC_ERROR)
+        return rows, fmt.status_html(f"{len(rows)} articles indexed.")
+
+    def upload(self, files: list[str] | str | None,
+               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[list[list[Any]], str, None]:  # noqa: B008
+        """Index uploaded files one by one; a bad file is reported and skipped.
+        Returns ``(table_rows, message_html, cleared_upload)``."""
+        if isinstance(files, str):
+            files = [files]
+        files = [f for f in (files or []) if f]
+        done: list[str] = []
+        errors: list[str] = []
+        for i, path in enumerate(files):
+            name = Path(path).name  # Gradio keeps the original name inside a unique temp folder
+            progress((i, len(files)), desc=f"Indexing {name}")
+            try:
+                report = self.assistant.add_file(path, filename=name, progress=True)
+                done.append(f"{name}: indexed ({report.n_chunks} chunks).")
+            except RagError as exc:
+                errors.append(str(exc))
+            except Exception:
+                log.exception("upload of %s failed", name)
+                errors.append(f"{name}: could not be indexed; the details are in the server log.")
+        with self._lock:
+            # A model variant holds its own copy of the index: drop it so the next
+            # question with that model sees the new documents.
+            if done:
+                self._variant = None
+        rows, table_status = self.refresh_documents()
+        for message in errors:
+            _notify_warning(message)
+        if done:
+            gr.Info(" ".join(done))
+        lines = [fmt.status_html(m) for m in done] + [fmt.error_html(m) for m in errors]
+        return rows, "".join(lines) or table_status, None
+
+    # ---------- API ----------
+    def ask(self, question: str, k: int = 5) -> dict:
+        """Answer a question about the articles: the answer record as a dict
+        (keys: answer, citations, passages, timings…), or ``{"error": message}``."""
+        try:
+            k_int = max(K_MIN, min(K_MAX, int(k)))
+            return self.assistant.ask(question, k=k_int).to_dict()
+        except RagError as exc:
+            return {"error": str(exc)}
+        except Exception:
+            log.exception("/ask failed")
+            return {"error": GENERIC_ERROR}
+
+
+def _initial_preset(settings: Settings) -> tuple[str, str]:
+    if settings.model in ("default", "small"):
+        return settings.model, ""
+    return "gguf", settings.model
+
+
+def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
+    """The chat page over ``assistant``. Launch it with :func:`launch`."""
+    ui = ChatUI(assistant, settings)
+    preset, gguf = _initial_preset(settings)
+    with gr.Blocks(title="Actualités IA · questions sourcées") as demo:
+        session = gr.State(Session())
+        gr.HTML(
+            '<header class="app-header"><h1>Actualités IA</h1>'
+            "<p>Ask in French or English about the indexed news articles. Every claim links to the "
+            "passage that supports it.</p></header>"
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=420):
+                        chatbot = gr.Chatbot(
+                            label="Conversation", show_label=False, height=520, layout="panel",
+                            buttons=["copy"], feedback_options=None, elem_id="chat",
+                            placeholder="<div class='placeholder'><b>Posez une question sur les articles</b>"
+                                        "<br>e.g. « Combien OpenAI devrait-elle perdre cette année ? »</div>",
+                        )
+                        with gr.Row(elem_id="ask-row"):
+                            question = gr.Textbox(
+                                placeholder="Votre question… / Your question…", show_label=False,
+                                container=False, scale=6, autofocus=True, elem_id="question", max_lines=4,
+                            )
+                            send = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="send")
+                        status = gr.HTML("", elem_id="status")
+                        with gr.Row(elem_id="controls"):
+                            k = gr.Slider(K_MIN, K_MAX, value=min(max(settings.k, K_MIN), K_MAX), step=1,
+                                          label="Passages (k)", scale=2, min_width=160)
+                            language = gr.Dropdown(LANGUAGES, value=settings.answer_language,
+                                                   label="Answer language", scale=2, min_width=160)
+                            model = gr.Dropdown(MODELS, value=preset, label="Model", scale=2, min_width=160)
+                            clear = gr.Button("Clear conversation", variant="secondary", scale=1,
+                                              min_width=120, elem_id="clear")
+                        gguf_path = gr.Textbox(value=gguf, label="GGUF file path", placeholder="/path/to/model.gguf",
+                                               visible=preset == "gguf")
+                    with gr.Column(scale=2, min_width=340):
+                        gr.HTML('<h3 class="panel-title">Sources</h3>')
+                        sources = gr.HTML(fmt.sources_panel([]), elem_id="sources")
+            with gr.Tab("Documents", id="documents"):
+                docs_status = gr.HTML("")
+                table = gr.Dataframe(headers=DOC_HEADERS, datatype=["str", "str", "str", "number", "str"],
+                                     interactive=False, wrap=True, elem_id="documents")
+                upload = gr.File(
+                    label=f"Add articles ({', '.join(UPLOAD_TYPES)}; up to {settings.max_file_mb:g} MB each)",
+                    file_count="multiple", file_types=UPLOAD_TYPES, type="filepath", elem_id="upload",
+                )
+
+        chat_inputs = [question, chatbot, session, k, model, gguf_path, language]
+        chat_outputs = [chatbot, sources, session, status, question]
+        # One llama.cpp model is not thread-safe: chat and API share one queue slot.
+        for trigger in (question.submit, send.click):
+            trigger(ui.respond, chat_inputs, chat_outputs, concurrency_id="llm", api_visibility="private")
+        clear.click(ui.clear, None, chat_outputs, queue=False, api_visibility="private")
+        model.change(lambda p: gr.update(visible=p == "gguf"), model, gguf_path, queue=False,
+                     api_visibility="private")
+        upload.upload(ui.upload, upload, [table, docs_status, upload], concurrency_id="index",
+                      api_visibility="private")
+        demo.load(ui.refresh_documents, None, [table, docs_status], api_visibility="private")
+
+        def ask(question: str, k: int = 5) -> dict:
+            """Answer a question about the articles. Returns the answer record
+            (answer, citations with quotes and offsets, passages, timings) or {"error": message}."""
+            return ui.ask(question, k)
+
+        gr.api(ask, api_name="ask", concurrency_id="llm")
+    demo.queue(default_concurrency_limit=1)
+    return demo
+
+
+def launch(demo: gr.Blocks, settings: Settings, *, port: int | None = None,
+           prevent_thread_lock: bool = True, quiet: bool = False) -> str:
+    """Start the server (with the page's theme, CSS and script) and return its local URL."""
+    demo.launch(
+        server_name=settings.host, server_port=port or settings.port, share=settings.share,
+        prevent_thread_lock=prevent_thread_lock, quiet=quiet, ssr_mode=False,
+        theme=theme(), css=CSS, head=HEAD, show_error=False,
+        max_file_size=int(settings.max_file_mb * 1e6), footer_links=["api"],
+    )
+    return demo.local_url
+
+
+def serve(settings: Settings) -> None:
+    """Run the web chat until interrupted (``rag serve``)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    assistant = Assistant(settings)
+    try:
+        assistant.data  # noqa: B018 -- build or load the index before the first visitor
+    except RagError as exc:
+        # The page shows the same message; the server still starts so it can be read there.
+        log.warning("%s", exc)
+    demo = build_app(assistant, settings)
+    url = launch(demo, settings, quiet=True)
+    log.info("web chat on %s", url)
+    if getattr(demo, "share_url", None):
+        log.info("public share link: %s", demo.share_url)
+    try:
+        demo.block_thread()
+    finally:
+        demo.close()
