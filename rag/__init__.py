@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .records import Answer, Citation, Passage
     from .settings import Settings
 
+__all__ = ["Answer", "Assistant", "Citation", "Conversation", "Passage", "Settings"]
+
 _LAZY = {
     "Assistant": ".assistant",
     "Conversation": ".assistant",
@@ -34,7 +36,7 @@ _LAZY = {
     "Settings": ".settings",
 }
 
-__all__ = list(_LAZY)
+
 
 
 def __getattr__(name: str) -> Any:

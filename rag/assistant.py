@@ -305,7 +305,9 @@ class Assistant:
         if not passages or max(p.score for p in passages) < MIN_RELEVANCE:
             yield from self._abstain(answer, t0)
             return
-        messages = build_messages(standalone, passages, lang)
+        passages, texts = self._evidence(standalone, lang, passages)
+        answer.passages = passages
+        messages = build_messages(standalone, passages[:len(texts)], lang, texts)
         yield "status", "generating"
         llm = self.llm
         pieces: list[str] = []
@@ -326,6 +328,18 @@ class Assistant:
         answer.raw_answer = raw
         timings.completion_tokens = len(pieces)
         yield from self._finish(answer, raw, t0)
+
+    def _evidence(self, question: str, lang: str, passages: list[Passage]) -> tuple[list[Passage], list[str]]:
+        """Passages reordered so those given to the LLM come first, and their evidence texts."""
+        budget = self.settings.context_budget
+        if budget <= 0:
+            return passages, [p.text for p in passages]
+        from .evidence import EvidenceSelector
+
+        texts = EvidenceSelector(self.embedder).select(question, lang, passages, budget=budget)
+        used = [i for i, t in enumerate(texts) if t]
+        rest = [i for i, t in enumerate(texts) if not t]
+        return [passages[i] for i in used + rest], [texts[i] for i in used]
 
     def _finish(self, answer: Answer, raw: str, t0: float) -> Iterator[tuple[str, Any]]:
         body = strip_markers(raw)

@@ -19,27 +19,19 @@ LANGUAGE_INSTRUCTION = {
     "en": "Answer in English.",
 }
 
-SYSTEM_PROMPT = f"""You answer questions about news articles. Use ONLY the numbered passages given with the question, never your own knowledge.
-Rules:
-1. Answer in one to three short, complete sentences that state the facts (names, figures, dates) found in the passages.
-2. End every sentence with the number of the passage that supports it, in square brackets, like [2]. Cite only passages that really say it.
-3. If the passages do not contain the answer, reply exactly: {ABSTAIN_TOKEN}
-4. Write in the language the user asks for, even when the passages are in another language. Translate the facts; keep names unchanged.
+SYSTEM_PROMPT = f"""You answer questions about news articles using ONLY the numbered passages in the user's message, never your own knowledge.
+- Answer in one to three short sentences that give the facts asked for (names, figures, dates) as the passages state them.
+- End each sentence with the number of the passage that says it, in square brackets: [1].
+- Write in the language the user asks for, even when the passages are in another language; keep names and figures unchanged.
+- Only if no passage contains the answer, reply exactly: {ABSTAIN_TOKEN}"""
 
-Example
-Passages:
-[1] Acme a levé 30 millions d'euros en mars 2023 auprès du fonds Sequoia.
-[2] Le marché des puces ralentit depuis deux ans.
-Question: How much did Acme raise, and from whom?
-Answer in English.
-Answer: Acme raised 30 million euros in March 2023 from the Sequoia fund [1].
-
-Example
-Passages:
+# A worked exchange shown before every question (fixed, so it stays in the KV cache).
+EXAMPLE_USER = """Passages:
 [1] Le marché des puces ralentit depuis deux ans.
-Question: Combien d'employés compte Acme ?
-Réponds en français.
-Answer: {ABSTAIN_TOKEN}"""
+[2] La start-up Acme a levé 30 millions d'euros en mars 2023. … Le tour de table a été mené par le fonds Sequoia.
+Question: How much did Acme raise, and who led the round?
+Answer in English."""
+EXAMPLE_ANSWER = "Acme raised 30 million euros in March 2023 [2]. The round was led by the Sequoia fund [2]."
 
 REWRITE_SYSTEM = """Rewrite the user's last message as one standalone question that can be understood without the conversation. Keep its language. Reply with the question only."""
 
@@ -51,13 +43,12 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
     >>> p = Passage(rank=1, doc_id="a.txt", chunk_id="a.txt:0-5", start=0, end=5, score=1.0,
     ...             text="Hello", title="T", date="2024-01")
     >>> format_passages([p])
-    '[1] (T, 2024-01) Hello'
+    '[1] (2024-01) Hello'
     """
     lines = []
     for i, p in enumerate(passages, 1):
         text = (texts[i - 1] if texts is not None else p.text).replace("\n", " ").strip()
-        meta = ", ".join(x for x in (p.title[:80], p.date or "") if x)
-        lines.append(f"[{i}] ({meta}) {text}" if meta else f"[{i}] {text}")
+        lines.append(f"[{i}] ({p.date}) {text}" if p.date else f"[{i}] {text}")
     return "\n".join(lines)
 
 
@@ -66,7 +57,7 @@ def build_messages(question: str, passages: Sequence[Passage], language: str,
     """Chat messages for one grounded answer.
 
     >>> msgs = build_messages("Qui ?", [], "fr")
-    >>> msgs[0]["content"] == SYSTEM_PROMPT, msgs[1]["content"].endswith("Réponds en français.")
+    >>> msgs[0]["content"] == SYSTEM_PROMPT, msgs[-1]["content"].endswith("Réponds en français.")
     (True, True)
     """
     user = (
@@ -74,7 +65,12 @@ def build_messages(question: str, passages: Sequence[Passage], language: str,
         f"Question: {question.strip()}\n"
         f"{LANGUAGE_INSTRUCTION.get(language, LANGUAGE_INSTRUCTION['en'])}"
     )
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": EXAMPLE_USER},
+        {"role": "assistant", "content": EXAMPLE_ANSWER},
+        {"role": "user", "content": user},
+    ]
 
 
 def build_rewrite_messages(history: Sequence[tuple[str, str]], question: str) -> list[dict[str, str]]:

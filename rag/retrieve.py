@@ -141,7 +141,7 @@ class Retriever:
         max_chars = max(2 * self.data.chunk_size, 800)
         merged = merge_spans(hits, k, max_chars=max_chars)
         out = []
-        for rank, (doc_id, start, end, fused, dense, chunk_ids) in enumerate(merged, 1):
+        for rank, (doc_id, start, end, _fused, dense, chunk_ids) in enumerate(merged, 1):
             doc = self.data.documents[doc_id]
             out.append(Passage(
                 rank=rank, doc_id=doc_id, chunk_id=chunk_ids[0], start=start, end=end,

@@ -203,7 +203,7 @@ def load_index(index_dir: Path, *, embedder_id: str | None = None, verify: bool 
         raise IndexMissingError(f"No index in {index_dir}. Build one with `rag index FOLDER --index-dir {index_dir}`.")
     check_compatible(manifest, index_dir, embedder_id)
     files = manifest["files"]
-    for key, info in files.items():
+    for _key, info in files.items():
         path = index_dir / info["name"]
         if not path.exists():
             raise IndexCorruptError(f"{path} is missing. Rebuild the index with `rag index --rebuild --index-dir {index_dir}`.")

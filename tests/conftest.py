@@ -53,8 +53,7 @@ class FakeLLM:
     def stream_chat(self, messages, *, max_tokens=256, temperature=0.0, stop=None, grammar=None) -> Iterator[str]:
         self.calls.append(messages)
         text = self.reply(messages) if callable(self.reply) else self.reply
-        for piece in re.findall(r"\S+\s*", text):
-            yield piece
+        yield from re.findall(r"\S+\s*", text)
 
     def count_tokens(self, messages) -> int:
         return sum(len(m["content"].split()) for m in messages)

@@ -35,7 +35,7 @@ def test_ask_builds_index_and_cites_exact_quote(make_assistant):
 def test_prompt_states_language_and_numbers_passages(make_assistant):
     a = make_assistant(GOOD_FR)
     a.ask("How much money is OpenAI expected to lose this year?")
-    user = a.llm.calls[-1][1]["content"]
+    user = a.llm.calls[-1][-1]["content"]
     assert user.startswith("Passages:\n[1] ") and user.endswith("Answer in English.")
 
 
@@ -79,7 +79,7 @@ def test_long_question_truncated_with_notice(make_assistant):
     a = make_assistant(GOOD_FR)
     ans = a.ask("Combien OpenAI va-t-elle perdre cette année ? " * 3000)
     assert ans.notices and "tronquée" in ans.notices[0]
-    assert len(a.llm.calls[-1][1]["content"]) < 20000
+    assert len(a.llm.calls[-1][-1]["content"]) < 20000
 
 
 def test_helpers():

@@ -35,9 +35,8 @@ GENERIC_ERROR = "Something went wrong while answering; the details are in the se
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
 MAX_TURNS = 6  # previous exchanges given to the follow-up rewriter, as Conversation does
 K_MIN, K_MAX = 1, 10
-LANGUAGES = [("Auto (question's language)", "auto"), ("Français", "fr"), ("English", "en")]
-MODELS = [("Default · Qwen2.5 1.5B", "default"), ("Small · Qwen2.5 0.5B", "small"), ("GGUF file…", "gguf")]
-DOC_HEADERS = ["Title", "Date", "doc_id", "Chunks", "Language"]
+LANGUAGES = [("Auto", "auto"), ("Français", "fr"), ("English", "en")]
+MODELS = [("Default (1.5B)", "default"), ("Small (0.5B)", "small"), ("GGUF file…", "gguf")]
 STATUS_TEXT = {
     "rewriting follow-up": "Reading the follow-up with the conversation…",
     "retrieving": "Searching the articles…",
@@ -116,11 +115,13 @@ class ChatUI:
                 if kind == "status":
                     status = STATUS_TEXT.get(value, value)
                     messages[-1] = {"role": "assistant", "content": fmt.streaming_html(raw, status)}
-                    yield messages, panel, session, fmt.status_html(status), ""
+                    yield list(messages), panel, session, fmt.status_html(status), ""
                 elif kind == "token":
                     raw += value
-                    messages[-1] = {"role": "assistant", "content": fmt.streaming_html(raw)}
-                    yield messages, panel, session, fmt.status_html(STATUS_TEXT["generating"]), ""
+                    shown = "" if fmt.may_be_abstain_token(raw) else raw
+                    messages[-1] = {"role": "assistant",
+                                    "content": fmt.streaming_html(shown, STATUS_TEXT["generating"])}
+                    yield list(messages), panel, session, fmt.status_html(STATUS_TEXT["generating"]), ""
                 elif kind == "answer":
                     answer = value
                     session.turns += 1
@@ -129,7 +130,7 @@ class ChatUI:
                     session.sections.append((turn, answer.question,
                                              fmt.sources_html(answer, turn, assistant.document_text)))
                     messages[-1] = {"role": "assistant", "content": fmt.message_html(answer, turn)}
-                    yield messages, fmt.sources_panel(session.sections), session, "", ""
+                    yield list(messages), fmt.sources_panel(session.sections), session, "", ""
         except RagError as exc:
             yield from self._error(str(exc), messages, panel, session, question)
         except Exception:
@@ -148,25 +149,23 @@ class ChatUI:
         return [], fmt.sources_panel([]), Session(), "", ""
 
     # ---------- documents ----------
-    def document_rows(self) -> list[list[Any]]:
-        docs = sorted(self.assistant.documents(), key=lambda d: d["doc_id"])
-        return [[d["title"], d["date"] or "", d["doc_id"], d["chunks"], d["language"]] for d in docs]
-
-    def refresh_documents(self) -> tuple[list[list[Any]], str]:
-        """The table of indexed articles, or a readable message if the index can't load."""
+    def refresh_documents(self) -> tuple[str, str]:
+        """``(table_html, status_html)`` of the indexed articles, or a readable
+        message if the index can't be loaded."""
         try:
-            rows = self.document_rows()
+            docs = self.assistant.documents()
         except RagError as exc:
-            return [], fmt.error_html(str(exc))
+            return "", fmt.error_html(str(exc))
         except Exception:
             log.exception("listing documents failed")
-            return [], fmt.error_html(GENERIC_ERROR)
-        return rows, fmt.status_html(f"{len(rows)} articles indexed.")
+            return "", fmt.error_html(GENERIC_ERROR)
+        n = len(docs)
+        return fmt.documents_html(docs), fmt.status_html(f"{n} article{'s' if n != 1 else ''} indexed.")
 
     def upload(self, files: list[str] | str | None,
-               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[list[list[Any]], str, None]:  # noqa: B008
+               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, str, None]:  # noqa: B008
         """Index uploaded files one by one; a bad file is reported and skipped.
-        Returns ``(table_rows, message_html, cleared_upload)``."""
+        Returns ``(table_html, message_html, cleared_upload)``."""
         if isinstance(files, str):
             files = [files]
         files = [f for f in (files or []) if f]
@@ -177,9 +176,11 @@ class ChatUI:
             progress((i, len(files)), desc=f"Indexing {name}")
             try:
                 report = self.assistant.add_file(path, filename=name, progress=True)
-                done.append(f"{name}: indexed ({report.n_chunks} chunks).")
+                done.append(f"{name}: indexed as {', '.join(report.added + report.updated) or name}.")
             except RagError as exc:
-                errors.append(str(exc))
+                message = str(exc)
+                # Some loader messages don't say which file they are about.
+                errors.append(message if name in message or Path(name).stem in message else f"{name}: {message}")
             except Exception:
                 log.exception("upload of %s failed", name)
                 errors.append(f"{name}: could not be indexed; the details are in the server log.")
@@ -188,13 +189,13 @@ class ChatUI:
             # question with that model sees the new documents.
             if done:
                 self._variant = None
-        rows, table_status = self.refresh_documents()
+        table, table_status = self.refresh_documents()
         for message in errors:
             _notify_warning(message)
         if done:
             gr.Info(" ".join(done))
         lines = [fmt.status_html(m) for m in done] + [fmt.error_html(m) for m in errors]
-        return rows, "".join(lines) or table_status, None
+        return table, "".join(lines) or table_status, None
 
     # ---------- API ----------
     def ask(self, question: str, k: int = 5) -> dict:
@@ -242,25 +243,23 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
                                 placeholder="Votre question… / Your question…", show_label=False,
                                 container=False, scale=6, autofocus=True, elem_id="question", max_lines=4,
                             )
-                            send = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="send")
+                            send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="send")
+                            clear = gr.Button("Clear", variant="secondary", scale=1, min_width=80, elem_id="clear")
                         status = gr.HTML("", elem_id="status")
                         with gr.Row(elem_id="controls"):
                             k = gr.Slider(K_MIN, K_MAX, value=min(max(settings.k, K_MIN), K_MAX), step=1,
-                                          label="Passages (k)", scale=2, min_width=160)
+                                          label="Passages (k)", min_width=150)
                             language = gr.Dropdown(LANGUAGES, value=settings.answer_language,
-                                                   label="Answer language", scale=2, min_width=160)
-                            model = gr.Dropdown(MODELS, value=preset, label="Model", scale=2, min_width=160)
-                            clear = gr.Button("Clear conversation", variant="secondary", scale=1,
-                                              min_width=120, elem_id="clear")
+                                                   label="Answer language", min_width=150)
+                            model = gr.Dropdown(MODELS, value=preset, label="Model", min_width=150)
                         gguf_path = gr.Textbox(value=gguf, label="GGUF file path", placeholder="/path/to/model.gguf",
                                                visible=preset == "gguf")
                     with gr.Column(scale=2, min_width=340):
                         gr.HTML('<h3 class="panel-title">Sources</h3>')
                         sources = gr.HTML(fmt.sources_panel([]), elem_id="sources")
             with gr.Tab("Documents", id="documents"):
-                docs_status = gr.HTML("")
-                table = gr.Dataframe(headers=DOC_HEADERS, datatype=["str", "str", "str", "number", "str"],
-                                     interactive=False, wrap=True, elem_id="documents")
+                docs_status = gr.HTML("", elem_id="docs-status")
+                table = gr.HTML(fmt.documents_html([]), elem_id="documents")
                 upload = gr.File(
                     label=f"Add articles ({', '.join(UPLOAD_TYPES)}; up to {settings.max_file_mb:g} MB each)",
                     file_count="multiple", file_types=UPLOAD_TYPES, type="filepath", elem_id="upload",
@@ -272,6 +271,8 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
         for trigger in (question.submit, send.click):
             trigger(ui.respond, chat_inputs, chat_outputs, concurrency_id="llm", api_visibility="private")
         clear.click(ui.clear, None, chat_outputs, queue=False, api_visibility="private")
+        # The chatbot's own trash button must forget the history too, not only the bubbles.
+        chatbot.clear(ui.clear, None, chat_outputs, queue=False, api_visibility="private")
         model.change(lambda p: gr.update(visible=p == "gguf"), model, gguf_path, queue=False,
                      api_visibility="private")
         upload.upload(ui.upload, upload, [table, docs_status, upload], concurrency_id="index",

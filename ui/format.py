@@ -11,10 +11,12 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.cite import MARKER
+from rag.prompt import ABSTAIN_TOKEN
 from rag.records import Answer, Citation, Passage, Timings
 
 UNSUPPORTED_TITLE = "No cited passage supports this sentence: check it before relying on it."
 UNVERIFIED_TITLE = "Not verified: this passage may not support the sentence."
+_LINKABLE = re.compile(r"([ \t]*)" + MARKER.pattern)  # a marker and the spaces before it
 _FINAL_PUNCT = re.compile(r"\s*[.!?…]+[»\"”’)]*$")
 
 
@@ -47,7 +49,7 @@ def markers_to_anchors(text_html: str, turn: int, citations: Sequence[Citation])
 
     >>> c = Citation(marker=1, doc_id="d", title="T", chunk_id="c", start=0, end=1, quote="q")
     >>> markers_to_anchors("Vrai [1].", 3, [c])
-    'Vrai <a class="cite" href="#src-3-1" title="T">[1]</a>.'
+    'Vrai\\u202f<a class="cite" href="#src-3-1" title="T">[1]</a>.'
     """
     by_marker = {c.marker: c for c in citations}
 
@@ -59,12 +61,13 @@ def markers_to_anchors(text_html: str, turn: int, citations: Sequence[Citation])
                 f'title="{html.escape(UNVERIFIED_TITLE)}">[{n}?]</a>')
 
     def replace(m: re.Match[str]) -> str:
-        numbers = [int(p) for p in re.split(r"[,;]", m.group(1))]
+        numbers = [int(p) for p in re.split(r"[,;]", m.group(2))]
         if not all(n in by_marker for n in numbers):
             return m.group(0)
-        return "".join(link(n) for n in numbers)
+        # A narrow no-break space keeps the marker on its word's line.
+        return ("\u202f" if m.group(1) else "") + "".join(link(n) for n in numbers)
 
-    return MARKER.sub(replace, text_html)
+    return _LINKABLE.sub(replace, text_html)
 
 
 def _unsupported_spans(text: str, sentences: Sequence[str]) -> list[tuple[int, int]]:
@@ -91,8 +94,8 @@ def answer_html(text: str, turn: int, citations: Sequence[Citation] = (),
     """The verified answer as HTML: escaped, markers linked to sources, unsupported
     sentences marked.
 
-    >>> answer_html("A <b>. B [1].", 0, [Citation(1, "d", "T", "c", 0, 1, "q")], ["A <b>."])
-    '<span class="unsupported" title="No cited passage supports this sentence: check it before relying on it.">A &lt;b&gt;</span>. B <a class="cite" href="#src-0-1" title="T">[1]</a>.'
+    >>> answer_html("A <b>. B.", 0, [], ["A <b>."]).split('">', 1)[1]
+    'A &lt;b&gt;</span>. B.'
     """
     out: list[str] = []
     last = 0
@@ -151,8 +154,21 @@ def message_html(answer: Answer, turn: int) -> str:
     elif answer.unsupported_sentences:
         body += ' <span class="hint">Underlined sentences are not supported by the articles.</span>'
     parts.append(f'<div class="answer">{body}</div>')
-    parts.append(f'<div class="meta">{html.escape(timing_line(answer.timings, len(answer.passages)))}</div>')
+    # After an abstention the generated tokens were thrown away: no speed to report.
+    timings = Timings(total_ms=answer.timings.total_ms) if answer.abstained else answer.timings
+    parts.append(f'<div class="meta">{html.escape(timing_line(timings, len(answer.passages)))}</div>')
     return "".join(parts)
+
+
+def may_be_abstain_token(raw: str) -> bool:
+    """Whether the text streamed so far is (the start of) the model's abstain token,
+    which must not flash on screen before the verified answer replaces it.
+
+    >>> may_be_abstain_token("NOT_IN"), may_be_abstain_token("NOT_IN_ARTICLES"), may_be_abstain_token("OpenAI")
+    (True, True, False)
+    """
+    text = raw.strip().upper().replace(" ", "_")
+    return bool(text) and (ABSTAIN_TOKEN.startswith(text) or text.startswith(ABSTAIN_TOKEN))
 
 
 def streaming_html(raw: str, status: str = "") -> str:
@@ -180,8 +196,7 @@ def citation_html(c: Citation, turn: int, document_text: Callable[[str], str]) -
         body = highlight_passage(text[c.passage_start:c.passage_end], c.passage_start, c.start, c.end)
     else:
         body = f"<mark>{html.escape(c.quote)}</mark>"
-    badge = "" if c.supported else '<span class="badge warn" title="{}">not verified</span>'.format(
-        html.escape(UNVERIFIED_TITLE))
+    badge = "" if c.supported else f'<span class="badge warn" title="{html.escape(UNVERIFIED_TITLE)}">not verified</span>'
     cls = "source" if c.supported else "source unverified"
     return (f'<li id="{source_id(turn, c.marker)}" class="{cls}">'
             f'<div class="src-head"><span class="src-num">[{c.marker}]</span>{_header(c.title, c.date, c.doc_id)}{badge}</div>'
@@ -227,3 +242,21 @@ def error_html(message: str) -> str:
 
 def status_html(message: str) -> str:
     return f'<div class="status">{html.escape(message)}</div>' if message else ""
+
+
+def documents_html(docs: Sequence[dict]) -> str:
+    """The indexed articles as a table (title, date, doc_id, chunks, language).
+
+    >>> documents_html([{"doc_id": "a.txt", "title": "<A>", "date": None, "chunks": 3, "language": "fr"}]).count("<tr>")
+    2
+    """
+    if not docs:
+        return '<p class="empty">No article is indexed yet: add some below.</p>'
+    rows = "".join(
+        f'<tr><td class="doc-title">{html.escape(d["title"] or d["doc_id"])}</td><td>{html.escape(d.get("date") or "—")}</td>'
+        f'<td><code>{html.escape(d["doc_id"])}</code></td><td class="num">{int(d["chunks"])}</td>'
+        f'<td>{html.escape(d.get("language") or "")}</td></tr>'
+        for d in sorted(docs, key=lambda d: d["doc_id"])
+    )
+    return ('<div class="doc-table-wrap"><table class="doc-table"><thead><tr><th>Title</th><th>Date</th>'
+            f'<th>doc_id</th><th class="num">Chunks</th><th>Lang.</th></tr></thead><tbody>{rows}</tbody></table></div>')

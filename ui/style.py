@@ -39,6 +39,24 @@ a.cite.unverified { color: #b54708 !important; }
 .unsupported { text-decoration: underline wavy #d92d20; text-decoration-thickness: 1px;
                text-underline-offset: 3px; background: rgba(217, 45, 32, 0.06); }
 
+#ask-row { align-items: stretch; }
+#controls { margin-top: 4px; }
+
+/* Documents tab */
+#docs-status .status { font-size: 0.9rem; padding: 4px 2px; }
+#docs-status .error { margin: 4px 0; }
+.doc-table-wrap { max-height: 460px; overflow-y: auto; border: 1px solid var(--border-color-primary);
+                  border-radius: 10px; background: var(--block-background-fill); }
+table.doc-table { width: 100%; border-collapse: collapse; font-size: 0.87rem; border: none !important; margin: 0; }
+.doc-table th { position: sticky; top: 0; background: var(--background-fill-secondary); text-align: left;
+                font-weight: 600; padding: 8px 12px; border-bottom: 1px solid var(--border-color-primary); }
+.doc-table td { padding: 7px 12px; vertical-align: top; }
+.doc-table th, .doc-table td { border: none !important; border-bottom: 1px solid var(--border-color-primary) !important; }
+.doc-table tr:last-child td { border-bottom: none; }
+.doc-table .num { text-align: right; font-variant-numeric: tabular-nums; }
+.doc-table td.doc-title { width: 55%; color: var(--body-text-color); }
+.doc-table code { font-size: 0.78rem; background: var(--background-fill-secondary); padding: 1px 5px; border-radius: 4px; }
+
 /* Sources panel */
 .panel-title { margin: 4px 0 0; font-size: 1rem; font-weight: 600; }
 .sources-panel { max-height: 640px; overflow-y: auto; padding-right: 4px; }
@@ -50,9 +68,9 @@ details.turn > summary { cursor: pointer; padding: 9px 12px; font-weight: 600; f
                          color: var(--body-text-color); }
 details.turn[open] > summary { border-bottom: 1px solid var(--border-color-primary); }
 ol.sources { list-style: none; margin: 0; padding: 6px 10px 10px; }
-li.source { margin: 8px 0 12px; padding: 8px 10px; border-radius: 8px; scroll-margin: 80px;
-            transition: background-color 0.6s; }
-li.source.flash { background: var(--color-accent-soft); }
+li.source { margin: 8px 0 12px; padding: 8px 10px; border-radius: 8px; scroll-margin: 80px; }
+li.source.flash { animation: flash 2.5s ease-out; }
+@keyframes flash { from { background: var(--color-accent-soft); } to { background: transparent; } }
 li.source.unverified { border-left: 3px solid #f79009; }
 .src-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 8px; font-size: 0.85rem; margin-bottom: 6px; }
 .src-num { font-weight: 700; color: var(--color-accent); }
