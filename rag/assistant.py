@@ -336,7 +336,7 @@ class Assistant:
             return passages, [p.text for p in passages]
         from .evidence import EvidenceSelector
 
-        texts = EvidenceSelector(self.embedder).select(question, lang, passages, budget=budget)
+        texts = EvidenceSelector(self.retriever).select(question, lang, passages, budget=budget)
         used = [i for i, t in enumerate(texts) if t]
         rest = [i for i, t in enumerate(texts) if not t]
         return [passages[i] for i in used + rest], [texts[i] for i in used]

@@ -10,8 +10,10 @@ quotes use the full passage text and exact offsets.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -79,36 +81,114 @@ def render(passages: Sequence[Passage], chosen: Sequence[Candidate]) -> list[str
     return texts
 
 
-class EvidenceSelector:
-    """Scores passage sentences against the question with the embedder (dense)
-    and term overlap (lexical), then keeps the best within a budget."""
+# Sentences opening with these lean on the sentence before them ("Ces trois
+# géants possèdent..." names nobody): that sentence is added as context.
+_ANAPHORIC = re.compile(
+    r"^[«\"“(]?\s*(ces|cet|cette|ce|c'|c’|cela|ceci|il|elle|ils|elles|celui|celle|ceux|celles|"
+    r"leur|leurs|son|sa|ses|en effet|this|these|those|that|it|its|they|their|he|she|such)\b",
+    re.IGNORECASE,
+)
 
-    def __init__(self, embedder: object, *, lexical_weight: float = 0.3) -> None:
-        self.embedder = embedder
+
+def lexical_scores(question: str, question_lang: str, langs: Sequence[str], sentences: Sequence[str]) -> np.ndarray:
+    """IDF-weighted share of the question's terms found in each sentence.
+
+    The IDF is computed over the candidate sentences themselves, so a term in
+    every sentence (the company the question is about) counts little and the
+    rarer terms that pin down the fact ("perdre", "revenus") count most. English
+    questions are also matched through the bilingual lexicon.
+
+    >>> scores = lexical_scores("Combien OpenAI perd ?", "fr", ["fr", "fr"], ["OpenAI perd 5 milliards.", "OpenAI grandit."])
+    >>> [round(float(x), 2) for x in scores]
+    [1.0, 0.39]
+    """
+    from .analysis import tokenize
+    from .lexicon import translate_stems
+
+    q_terms: dict[str, set[str]] = {}
+    sent_terms = []
+    for lang, text in zip(langs, sentences):
+        if lang not in q_terms:
+            own = tokenize(question, question_lang)
+            q_terms[lang] = set(own) | set(tokenize(question, lang))
+            if lang != question_lang:
+                q_terms[lang] |= set(translate_stems(own, question_lang))
+        sent_terms.append(set(tokenize(text, lang)))
+    n = len(sentences)
+    df: dict[str, int] = {}
+    for terms in sent_terms:
+        for t in terms:
+            df[t] = df.get(t, 0) + 1
+    out = np.zeros(n, dtype=np.float32)
+    for j, (lang, terms) in enumerate(zip(langs, sent_terms)):
+        q = q_terms[lang]
+        weights = {t: np.log(1 + n / df[t]) for t in q if t in df}
+        total = sum(weights.values())
+        if total > 0:
+            out[j] = sum(w for t, w in weights.items() if t in terms) / total
+    return out
+
+
+def with_antecedents(chosen: Sequence[Candidate], candidates: Sequence[Candidate],
+                     texts: Sequence[str]) -> list[Candidate]:
+    """Keep anaphoric sentences with the sentence they lean on.
+
+    A chosen sentence opening with an anaphor gets the sentence before it; a
+    chosen sentence followed by one ("C'est le cas de la « Fraise »") gets it.
+    """
+    out = list(chosen)
+    ordered = sorted(candidates, key=lambda c: (c.passage, c.start))
+    for c in chosen:
+        k = ordered.index(c)
+        before = ordered[k - 1] if k > 0 and ordered[k - 1].passage == c.passage else None
+        after = ordered[k + 1] if k + 1 < len(ordered) and ordered[k + 1].passage == c.passage else None
+        text = texts[c.passage]
+        if before is not None and before not in out and _ANAPHORIC.match(text[c.start:c.end]):
+            out.append(before)
+        if after is not None and after not in out and _ANAPHORIC.match(text[after.start:after.end]):
+            out.append(after)
+    return out
+
+
+class EvidenceSelector:
+    """Scores passage sentences against the question, densely (the index's
+    sentence vectors, or the embedder when the index has none) and by term
+    overlap, then keeps the best within a budget."""
+
+    def __init__(self, retriever: Any, *, lexical_weight: float = 1.0) -> None:
+        self.retriever = retriever
         self.lexical_weight = lexical_weight
+
+    def _spans_and_dense(self, question: str, passages: Sequence[Passage]) -> tuple[list[tuple[int, int, int]], np.ndarray]:
+        r = self.retriever
+        qv = r.query_vector(question)
+        spans: list[tuple[int, int, int]] = []
+        dense: list[np.ndarray] = []
+        for i, p in enumerate(passages):
+            rows = r.sentence_rows(p.doc_id, p.start, p.end)
+            if rows.size:
+                st = r.data.sentences
+                spans.extend((i, int(s) - p.start, int(e) - p.start) for s, e in zip(st.starts[rows], st.ends[rows]))
+                dense.append(r.sentence_scores(qv, rows))
+            else:
+                mine = [(i, s, e) for s, e in sentence_spans(p.text)]
+                if mine:
+                    spans.extend(mine)
+                    vecs = r.embedder.encode_passages([p.text[s:e] for _, s, e in mine])
+                    dense.append(vecs @ qv)
+        return spans, (np.concatenate(dense) if dense else np.zeros(0, dtype=np.float32))
 
     def select(self, question: str, language: str, passages: Sequence[Passage], *,
                budget: int) -> list[str]:
         if budget <= 0 or not passages:
             return [p.text for p in passages]
-        from .analysis import tokenize
 
-        spans = sentence_candidates(passages)
+        spans, dense = self._spans_and_dense(question, passages)
         if not spans:
             return [p.text for p in passages]
-        sentences = [passages[i].text[s:e] for i, s, e in spans]
-        qv = self.embedder.encode_queries([question])[0]  # type: ignore[attr-defined]
-        sv = self.embedder.encode_passages(sentences)  # type: ignore[attr-defined]
-        dense = sv @ qv
-        q_terms: dict[str, set[str]] = {}
-        lexical = np.zeros(len(spans), dtype=np.float32)
-        for j, (i, _, _) in enumerate(spans):
-            lang = passages[i].language
-            if lang not in q_terms:
-                q_terms[lang] = set(tokenize(question, language)) | set(tokenize(question, lang))
-            terms = q_terms[lang]
-            if terms:
-                lexical[j] = len(terms & set(tokenize(sentences[j], lang))) / len(terms)
+        lexical = lexical_scores(question, language, [passages[i].language for i, _, _ in spans],
+                                 [passages[i].text[s:e] for i, s, e in spans])
         scores = dense + self.lexical_weight * lexical
         candidates = [Candidate(i, s, e, float(sc)) for (i, s, e), sc in zip(spans, scores)]
-        return render(passages, pick(candidates, budget=budget))
+        chosen = with_antecedents(pick(candidates, budget=budget), candidates, [p.text for p in passages])
+        return render(passages, chosen)

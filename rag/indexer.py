@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from . import vectors
-from .chunk import chunk_document
+from .chunk import chunk_document, unit_spans
 from .embed import Embedder
 from .errors import IndexMismatchError, RagError
 from .load import LoadOutcome, load_folder
 from .records import Chunk, Document
-from .store import IndexData, index_lock, load_index, read_manifest, save_index
+from .store import IndexData, SentenceTable, index_lock, load_index, read_manifest, save_index
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,29 @@ def lexical_state(chunks: list[Chunk]) -> dict[str, np.ndarray] | None:
     return LexicalIndex.build([c.text for c in chunks], [c.language for c in chunks]).to_state()
 
 
+def _sentences(old: IndexData | None, keep_docs: list[Document], to_embed: list[Document],
+               embedder: Embedder, chunk_size: int, progress: bool) -> SentenceTable:
+    """Sentence table: kept documents' rows reused, new documents' sentences embedded once."""
+    parts: list[SentenceTable] = []
+    if old is not None and old.sentences is not None:
+        keep_ids = np.array(sorted(d.doc_id for d in keep_docs), dtype=np.str_)
+        parts.append(old.sentences.select(np.isin(old.sentences.doc_ids, keep_ids)))
+    elif keep_docs:
+        to_embed = keep_docs + to_embed  # an index from before sentence vectors: embed them all
+    doc_ids, starts, ends, texts = [], [], [], []
+    for d in to_embed:
+        for s, e in unit_spans(d.text, chunk_size):
+            doc_ids.append(d.doc_id)
+            starts.append(s)
+            ends.append(e)
+            texts.append(d.text[s:e])
+    if texts:
+        vecs = embedder.encode_passages(texts, progress=progress).astype(np.float16)
+        parts.append(SentenceTable(np.array(doc_ids, dtype=np.str_), np.array(starts, np.int32),
+                                   np.array(ends, np.int32), vecs))
+    return SentenceTable.concat(parts, embedder.dim)
+
+
 def sync_documents(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_size: int,
                    chunk_overlap: int, rebuild: bool = False, remove_missing: bool = True,
                    progress: bool = True) -> IndexReport:
@@ -123,16 +146,17 @@ def sync_documents(docs: list[Document], *, index_dir: Path, embedder: Embedder,
             rows.append(embedder.encode_passages([c.text for c in new_chunks], progress=progress))
         chunks.extend(new_chunks)
         embeddings = np.vstack(rows) if rows else np.zeros((0, embedder.dim), dtype=np.float32)
+        sentences = _sentences(old, keep_docs, to_embed, embedder, chunk_size, progress)
         if not chunks:
             raise RagError("No document could be indexed: the folder holds no readable article.")
         documents = {d.doc_id: d for d in keep_docs + to_embed}
         data = IndexData(
             embedder_id=embedder.id, dim=int(embeddings.shape[1]), chunk_size=chunk_size,
             chunk_overlap=chunk_overlap, documents=documents, chunks=chunks, embeddings=embeddings,
-            lexical_state=lexical_state(chunks), faiss_index=vectors.build(embeddings),
+            lexical_state=lexical_state(chunks), faiss_index=vectors.build(embeddings), sentences=sentences,
             generation=old.generation if old else 0,
         )
-        if report.added or report.updated or report.removed or old is None:
+        if report.added or report.updated or report.removed or old is None or old.sentences is None:
             save_index(data, index_dir)
         report.n_chunks = len(chunks)
         report.embedded_chunks = len(new_chunks)

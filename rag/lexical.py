@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from rag.analysis import LANGUAGES, tokenize
+from rag.lexicon import translate_stems
 
 __all__ = ["FORMAT_VERSION", "LexicalIndex"]
 
@@ -139,13 +140,23 @@ class LexicalIndex:
         in each document language of the index, in first-seen order.
 
         >>> LexicalIndex.build(["x"], ["fr"]).query_terms("Anthropic's revenues", "en")
-        ['anthrop', 'revenu', 'anthropic']
+        ['anthrop', 'revenu', 'anthropic', 'chiffr', 'recet', 'revenus']
         """
         if query_lang not in LANGUAGES:
             raise ValueError(f"unsupported query language {query_lang!r}: expected one of {LANGUAGES}")
         seen: dict[str, None] = {}
-        for lang in [query_lang, *(lang for lang in self._analysers if lang != query_lang)]:
+        own = tokenize(query, query_lang)
+        for term in own:
+            seen.setdefault(term, None)
+        for lang in self._analysers:
+            if lang == query_lang:
+                continue
             for term in tokenize(query, lang):
+                seen.setdefault(term, None)
+            # Cross-lingual: the bilingual lexicon's translations of the question's
+            # words ("spend money" -> "dépens argent"), so an English question can
+            # match French text on more than shared names and numbers.
+            for term in translate_stems(own, query_lang):
                 seen.setdefault(term, None)
         return list(seen)
 

@@ -8,6 +8,7 @@ Layout of an index directory::
     embeddings-<gen>.npy       float32 [n_chunks, dim], L2-normalised
     vectors-<gen>.faiss        FAISS index over the embeddings (inner product)
     lexical-<gen>.npz          BM25 state
+    sentences-<gen>.npz        sentence spans and their embeddings (float16)
 
 Data files carry a generation number and are written first (each atomically);
 ``manifest.json`` is replaced last, atomically, and is the commit point. A
@@ -83,6 +84,46 @@ def _jsonl(records: list[dict[str, Any]]) -> bytes:
 
 
 @dataclass
+class SentenceTable:
+    """Every sentence of every document with its embedding.
+
+    Dense retrieval scores a chunk by its own vector and by its best sentence:
+    a question usually matches one sentence, and a 500-character chunk's
+    vector dilutes it.
+    """
+
+    doc_ids: np.ndarray  # str, one per sentence
+    starts: np.ndarray  # int32 document offsets
+    ends: np.ndarray
+    vectors: np.ndarray  # float16 [n, dim], L2-normalised
+
+    def rows_for(self, doc_id: str) -> np.ndarray:
+        return np.flatnonzero(self.doc_ids == doc_id)
+
+    def to_state(self) -> dict[str, np.ndarray]:
+        return {"doc_ids": self.doc_ids.astype(np.str_), "starts": self.starts, "ends": self.ends,
+                "vectors": self.vectors}
+
+    @classmethod
+    def from_state(cls, z: dict[str, np.ndarray]) -> SentenceTable:
+        return cls(z["doc_ids"], z["starts"].astype(np.int32), z["ends"].astype(np.int32),
+                   z["vectors"].astype(np.float16))
+
+    @classmethod
+    def concat(cls, parts: list[SentenceTable], dim: int) -> SentenceTable:
+        if not parts:
+            return cls(np.array([], dtype=np.str_), np.zeros(0, np.int32), np.zeros(0, np.int32),
+                       np.zeros((0, dim), np.float16))
+        return cls(np.concatenate([p.doc_ids.astype(np.str_) for p in parts]),
+                   np.concatenate([p.starts for p in parts]).astype(np.int32),
+                   np.concatenate([p.ends for p in parts]).astype(np.int32),
+                   np.vstack([p.vectors for p in parts]).astype(np.float16))
+
+    def select(self, mask: np.ndarray) -> SentenceTable:
+        return SentenceTable(self.doc_ids[mask], self.starts[mask], self.ends[mask], self.vectors[mask])
+
+
+@dataclass
 class IndexData:
     """Everything an index holds, in memory."""
 
@@ -95,6 +136,7 @@ class IndexData:
     embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     lexical_state: dict[str, np.ndarray] | None = None
     faiss_index: Any = None
+    sentences: SentenceTable | None = None
     generation: int = 0
 
     def chunk_rows(self, doc_id: str) -> list[int]:
@@ -138,6 +180,11 @@ def save_index(data: IndexData, index_dir: Path) -> None:
 
         names["vectors"] = f"vectors-{gen}.faiss"
         atomic_write_bytes(index_dir / names["vectors"], serialize(data.faiss_index))
+    if data.sentences is not None:
+        names["sentences"] = f"sentences-{gen}.npz"
+        buf = io.BytesIO()
+        np.savez(buf, **data.sentences.to_state())
+        atomic_write_bytes(index_dir / names["sentences"], buf.getvalue())
     if data.lexical_state is not None:
         names["lexical"] = f"lexical-{gen}.npz"
         buf = io.BytesIO()
@@ -220,6 +267,10 @@ def load_index(index_dir: Path, *, embedder_id: str | None = None, verify: bool 
         if "lexical" in files:
             with np.load(index_dir / files["lexical"]["name"], allow_pickle=False) as z:
                 lexical = {k: z[k] for k in z.files}
+        sentences = None
+        if "sentences" in files:
+            with np.load(index_dir / files["sentences"]["name"], allow_pickle=False) as z:
+                sentences = SentenceTable.from_state({k: z[k] for k in z.files})
         faiss_index = None
         if "vectors" in files:
             from .vectors import deserialize
@@ -239,5 +290,6 @@ def load_index(index_dir: Path, *, embedder_id: str | None = None, verify: bool 
         embeddings=embeddings.astype(np.float32, copy=False),
         lexical_state=lexical,
         faiss_index=faiss_index,
+        sentences=sentences,
         generation=int(manifest.get("generation", 0)),
     )
