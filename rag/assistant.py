@@ -11,12 +11,12 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .cite import strip_markers, verify_answer
+from .cite import addresses_question, adds_content, answer_sentences, strip_markers, verify_answer
 from .embed import Embedder, SentenceTransformerEmbedder
 from .errors import IndexMissingError, IngestError, RagError
 from .llm import LLM, LlamaCppLLM
@@ -35,6 +35,25 @@ TRUNCATED_NOTICE = {
     "fr": "La question a été tronquée à {n} caractères.",
     "en": "The question was truncated to {n} characters.",
 }
+STOP = ["\n\n", "Question:", "Passages:"]
+RETRY_HINT = {
+    "fr": "Ne répète pas la question : donne la réponse tirée des passages, avec les numéros [n].",
+    "en": "Do not repeat the question: state the answer found in the passages, with [n] numbers.",
+}
+
+
+def is_degenerate(raw: str, question: str, language: str) -> bool:
+    """Empty, markers only, or nothing but the question repeated (an abstention is not degenerate).
+
+    >>> is_degenerate("[1][2]", "Qui ?", "fr"), is_degenerate("Pourquoi X coûte si cher ?", "Pourquoi X coûte-t-il si cher ?", "fr")
+    (True, True)
+    """
+    if ABSTAIN_TOKEN in raw.upper().replace(" ", "_"):
+        return False
+    sentences = [text for text, _ in answer_sentences(raw)]
+    return not any(adds_content(t, question, language) for t in sentences)
+
+
 # Below this dense cosine for the best passage, and with no lexical overlap,
 # retrieval found nothing relevant: abstain without asking the LLM.
 MIN_RELEVANCE = 0.15
@@ -309,24 +328,13 @@ class Assistant:
         answer.passages = passages
         messages = build_messages(standalone, passages[:len(texts)], lang, texts)
         yield "status", "generating"
-        llm = self.llm
-        pieces: list[str] = []
-        ttft = None
-        with getattr(llm, "lock", threading.RLock()):
-            try:
-                timings.prompt_tokens = llm.count_tokens(messages)
-            except Exception:  # token counting is informative only
-                log.debug("token count failed", exc_info=True)
-            for piece in llm.stream_chat(messages, max_tokens=settings.max_tokens,
-                                         temperature=settings.temperature, stop=["\n\n", "Question:", "Passages:"]):
-                if ttft is None:
-                    ttft = time.perf_counter()
-                    timings.ttft_ms = round((ttft - t0) * 1000, 1)
-                pieces.append(piece)
-                yield "token", piece
-        raw = "".join(pieces).strip()
+        raw = yield from self._generate(messages, timings, t0)
+        if is_degenerate(raw, standalone, lang):
+            # Small models sometimes echo the question or emit bare markers: ask once more.
+            yield "status", "retrying"
+            retry = messages[:-1] + [{"role": "user", "content": f"{messages[-1]['content']}\n{RETRY_HINT[lang]}"}]
+            raw = yield from self._generate(retry, timings, t0)
         answer.raw_answer = raw
-        timings.completion_tokens = len(pieces)
         yield from self._finish(answer, raw, t0)
 
     def _evidence(self, question: str, lang: str, passages: list[Passage]) -> tuple[list[Passage], list[str]]:
@@ -341,14 +349,36 @@ class Assistant:
         rest = [i for i, t in enumerate(texts) if not t]
         return [passages[i] for i in used + rest], [texts[i] for i in used]
 
+    def _generate(self, messages: list[dict[str, str]], timings: Timings, t0: float) -> Generator[tuple[str, Any], None, str]:
+        """Stream one LLM completion as token events; returns the raw text."""
+        llm = self.llm
+        pieces: list[str] = []
+        with getattr(llm, "lock", threading.RLock()):
+            try:
+                timings.prompt_tokens = llm.count_tokens(messages)
+            except Exception:  # token counting is informative only
+                log.debug("token count failed", exc_info=True)
+            for piece in llm.stream_chat(messages, max_tokens=self.settings.max_tokens,
+                                         temperature=self.settings.temperature, stop=STOP):
+                if not timings.ttft_ms:
+                    timings.ttft_ms = round((time.perf_counter() - t0) * 1000, 1)
+                pieces.append(piece)
+                yield "token", piece
+        timings.completion_tokens += len(pieces)
+        return "".join(pieces).strip()
+
     def _finish(self, answer: Answer, raw: str, t0: float) -> Iterator[tuple[str, Any]]:
         body = strip_markers(raw)
         if not body or ABSTAIN_TOKEN in raw.upper().replace(" ", "_"):
             yield from self._abstain(answer, t0)
             return
         judge = self.judge
-        result = verify_answer(raw, answer.passages, supports=judge.supports, score=judge.score)
-        if not result.any_supported:
+        result = verify_answer(raw, answer.passages, supports=judge.supports, score=judge.score,
+                               question=answer.standalone_question or answer.question, language=answer.language)
+        if not result.any_supported or not addresses_question(
+            answer.standalone_question or answer.question, answer.language, result.answer,
+            [c.quote for c in result.citations if c.supported],
+        ):
             yield from self._abstain(answer, t0)
             return
         answer.answer = result.answer

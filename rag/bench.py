@@ -411,6 +411,9 @@ def bench_answers(assistant: Any, items: Sequence[EvalItem], *, progress: bool =
         "overhead_fraction": _round(ratio(pipeline_sum - sum(raw_total), pipeline_sum), 4),
         "overhead_fraction_p50": _round(percentile(
             [(t.total_ms - (t.raw_total_ms or 0.0)) / t.total_ms for t in replayed if t.total_ms > 0], 50), 4),
+        # Absolute per-question overhead: negative values mean the pipeline's own work is
+        # below llama.cpp's run-to-run noise on this machine.
+        "overhead_ms_p50": _round(percentile([t.total_ms - (t.raw_total_ms or 0.0) for t in replayed], 50)),
         "gen_tokens_per_s_raw": _round(tokens_per_s(
             [t.raw_completion_tokens or 0 for t in replayed],
             [((t.raw_total_ms or 0.0) - (t.raw_ttft_ms or 0.0)) / 1000 for t in replayed]), 2),
@@ -686,7 +689,8 @@ NOTES = [
     "answer, with the KV cache truncated to the prefix the pipeline itself reused.",
     "overhead_fraction = (sum pipeline total - sum raw llama.cpp total) / sum pipeline total over all "
     "questions (raw = 0 when the pipeline abstained before the LLM); overhead_fraction_p50 is the median "
-    "per-question fraction over LLM-answered questions.",
+    "per-question fraction over LLM-answered questions; both are differences of two timings of the same "
+    "llama.cpp work, so a value near or below 0 means the pipeline's own work is within run-to-run noise.",
     "index_chunks_per_s: median of whole fresh builds of docs_dir (load, chunk, embed, store) with a warm "
     "embedder; index_chunks_per_s_100k: whole build (rag.indexer.sync_documents) of the first synthetic "
     "documents with the real embedder.",

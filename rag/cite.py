@@ -42,8 +42,8 @@ def strip_markers(text: str) -> str:
     >>> strip_markers("Il perd 5 milliards [1] [2].")
     'Il perd 5 milliards.'
     """
-    text = MARKER.sub("", text)
-    text = re.sub(r"\s+([.,;:!?…])", r"\1", text)
+    # Take the space before each marker with it, so French spacing ("cher ?") survives.
+    text = re.sub(r"\s*" + MARKER.pattern, "", text)
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
@@ -68,6 +68,69 @@ def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
             continue
         out.append((strip_markers(piece), markers))
     return out
+
+
+def adds_content(sentence: str, question: str, lang: str) -> bool:
+    """False when ``sentence`` only repeats the question (no content word of its own).
+
+    An echo such as "Pourquoi X coûte si cher ?" can pass a coverage judge,
+    because the passage shares the question's words, yet it answers nothing.
+
+    >>> adds_content("Pourquoi ChatGPT coûte si cher ?", "Pourquoi ChatGPT coûte-t-il si cher ?", "fr")
+    False
+    >>> adds_content("ChatGPT coûte cher car il faut du matériel [1].", "Pourquoi ChatGPT coûte-t-il si cher ?", "fr")
+    True
+    """
+    from .analysis import tokenize
+
+    if strip_markers(sentence).rstrip().endswith("?"):
+        return False
+    asked = set(tokenize(question, lang))
+    return bool(set(tokenize(strip_markers(sentence), lang)) - asked)
+
+
+# Interrogative and light verbs that say how a question is asked, not what about.
+_QUESTION_WORDS = frozenset(
+    """combien quel quelle quels quelles qui quoi comment pourquoi quand ou où est-ce lequel laquelle
+    what which who whom whose how why when where much many""".split()
+)
+
+
+def question_focus(question: str, lang: str) -> set[str]:
+    """Content terms of the question that are not names: what is asked about.
+
+    >>> sorted(question_focus("Combien d'employés compte Mistral AI ?", "fr"))
+    ['compt', 'emploi']
+    """
+    from .analysis import analyze, fold
+
+    return {t.text for t in analyze(question, lang)
+            if t.kind == "word" and fold(t.surface) not in _QUESTION_WORDS}
+
+
+def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[str]) -> bool:
+    """Whether the answer, with its quotes, is about what the question asks.
+
+    True facts about the right company do not answer "how many employees" when
+    no word of the question's focus appears in the answer or its quotes. A
+    question with no focus term (only names) is not checked.
+
+    >>> addresses_question("Combien d'employés compte Mistral AI ?", "fr",
+    ...                    "Mistral AI a levé 600 millions d'euros [1].", ["Mistral AI a levé 600 millions d'euros."])
+    False
+    """
+    from .analysis import tokenize
+    from .lexicon import translate_stems
+
+    focus = question_focus(question, lang)
+    if not focus:
+        return True
+    found: set[str] = set()
+    for text in [answer, *quotes]:
+        for text_lang in ("fr", "en"):
+            found.update(tokenize(text, text_lang))
+    focus |= set(translate_stems(sorted(focus), lang))
+    return bool(focus & found)
 
 
 @dataclass
@@ -120,18 +183,21 @@ def best_quote(claim: str, passage: Passage, judge_supports: Judge,
 
 
 def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Judge,
-                  score: Callable[[str, str], float]) -> Verification:
+                  score: Callable[[str, str], float], question: str = "", language: str = "fr") -> Verification:
     """Keep only citations whose passage supports their sentence; repair or flag the rest.
 
     For each answer sentence: markers out of range or not supporting are dropped;
     a sentence left without a valid marker gets the retrieved passage that best
     supports it, if one does; otherwise it is listed as unsupported (an in-range
-    marker is kept for display with ``supported=False``). Markers are renumbered
-    1..n in order of appearance, one per distinct quote.
+    marker is kept for display with ``supported=False``). Markers are renumbered 1..n in
+    order of appearance, one per distinct quote. Sentences that only repeat the
+    question are left out of the answer.
     """
     verified: list[VerifiedSentence] = []
     for text, markers in answer_sentences(answer):
         vs = VerifiedSentence(text)
+        if question and not adds_content(text, question, language):
+            continue  # the question echoed back is not a claim: leave it out
         in_range = [m for m in markers if 1 <= m <= len(passages)]
         good = [m for m in in_range if supports(text, passages[m - 1].text)]
         if not good:

@@ -31,6 +31,10 @@ FORMAT_VERSION = 1
 _STATE_KEYS = frozenset({"vocabulary", "indptr", "indices", "weights", "languages", "k1", "b"})
 
 
+# Weight of a lexicon translation relative to a word of the query itself.
+TRANSLATION_WEIGHT = 0.6
+
+
 class LexicalIndex:
     """A BM25 index; positions in results are indexes into the built texts.
 
@@ -136,41 +140,46 @@ class LexicalIndex:
         )
 
     def query_terms(self, query: str, query_lang: str) -> list[str]:
-        """Distinct index terms of ``query``: its own analysis plus the analysis
-        in each document language of the index, in first-seen order.
+        """Distinct index terms of ``query``: its own analysis, its analysis in each
+        other document language of the index, and the lexicon's translations.
 
         >>> LexicalIndex.build(["x"], ["fr"]).query_terms("Anthropic's revenues", "en")
         ['anthrop', 'revenu', 'anthropic', 'chiffr', 'recet', 'revenus']
         """
+        return list(self.weighted_query_terms(query, query_lang))
+
+    def weighted_query_terms(self, query: str, query_lang: str) -> dict[str, float]:
+        """Query terms with their weight: 1 for the query's own words, ``TRANSLATION_WEIGHT``
+        for lexicon translations (a dictionary guess is weaker evidence than the word itself)."""
         if query_lang not in LANGUAGES:
             raise ValueError(f"unsupported query language {query_lang!r}: expected one of {LANGUAGES}")
-        seen: dict[str, None] = {}
+        terms: dict[str, float] = {}
         own = tokenize(query, query_lang)
         for term in own:
-            seen.setdefault(term, None)
+            terms[term] = 1.0
         for lang in self._analysers:
             if lang == query_lang:
                 continue
             for term in tokenize(query, lang):
-                seen.setdefault(term, None)
+                terms[term] = 1.0
             # Cross-lingual: the bilingual lexicon's translations of the question's
             # words ("spend money" -> "dépens argent"), so an English question can
             # match French text on more than shared names and numbers.
             for term in translate_stems(own, query_lang):
-                seen.setdefault(term, None)
-        return list(seen)
+                terms.setdefault(term, TRANSLATION_WEIGHT)
+        return terms
 
     def scores(self, query: str, query_lang: str) -> np.ndarray:
         """BM25 score of every indexed text for ``query`` (float32 array)."""
         scores = np.zeros(len(self), dtype=np.float32)
-        for term in self.query_terms(query, query_lang):
+        for term, weight in self.weighted_query_terms(query, query_lang).items():
             tid = self._term_ids.get(term)
             if tid is None:
                 continue
             start, end = self.indptr[tid], self.indptr[tid + 1]
             # Each doc appears at most once per term, so fancy-index += is exact
             # (and much faster than np.add.at).
-            scores[self.indices[start:end]] += self.weights[start:end]
+            scores[self.indices[start:end]] += weight * self.weights[start:end]
         return scores
 
     def search(self, query: str, query_lang: str, k: int) -> list[tuple[int, float]]:

@@ -19,6 +19,7 @@ LANGUAGE_INSTRUCTION = {
     "en": "Answer in English.",
 }
 
+
 SYSTEM_PROMPT = f"""You answer questions about news articles using ONLY the numbered passages in the user's message, never your own knowledge.
 - Answer in one to three short sentences that give the facts asked for (names, figures, dates) as the passages state them.
 - End each sentence with the number of the passage that says it, in square brackets: [1].
@@ -32,8 +33,28 @@ EXAMPLE_USER = """Passages:
 Question: How much did Acme raise, and who led the round?
 Answer in English."""
 EXAMPLE_ANSWER = "Acme raised 30 million euros in March 2023 [2]. The round was led by the Sequoia fund [2]."
+EXAMPLE2_USER = """Passages:
+[1] Les data centers consomment beaucoup d'électricité. … Leur refroidissement exige aussi de grandes quantités d'eau.
+[2] Le cours de l'action a doublé en un an.
+Question: Pourquoi les data centers coûtent-ils cher à exploiter ?
+Réponds en français."""
+EXAMPLE2_ANSWER = "Parce qu'ils consomment beaucoup d'électricité et que leur refroidissement exige de grandes quantités d'eau [1]."
 
-REWRITE_SYSTEM = """Rewrite the user's last message as one standalone question that can be understood without the conversation. Keep its language. Reply with the question only."""
+
+def _prefix() -> list[dict[str, str]]:
+    """System message and worked examples: identical for every request."""
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": EXAMPLE_USER},
+        {"role": "assistant", "content": EXAMPLE_ANSWER},
+        {"role": "user", "content": EXAMPLE2_USER},
+        {"role": "assistant", "content": EXAMPLE2_ANSWER},
+    ]
+
+REWRITE_INSTRUCTION = (
+    "Rewrite the last message as one standalone question that can be understood without "
+    "the conversation. Keep its language. Reply with the question only."
+)
 
 
 def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = None) -> str:
@@ -65,12 +86,7 @@ def build_messages(question: str, passages: Sequence[Passage], language: str,
         f"Question: {question.strip()}\n"
         f"{LANGUAGE_INSTRUCTION.get(language, LANGUAGE_INSTRUCTION['en'])}"
     )
-    return [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": EXAMPLE_USER},
-        {"role": "assistant", "content": EXAMPLE_ANSWER},
-        {"role": "user", "content": user},
-    ]
+    return [*_prefix(), {"role": "user", "content": user}]
 
 
 def build_rewrite_messages(history: Sequence[tuple[str, str]], question: str) -> list[dict[str, str]]:
@@ -82,8 +98,9 @@ def build_rewrite_messages(history: Sequence[tuple[str, str]], question: str) ->
     for q, a in list(history)[-2:]:
         turns.append(f"User: {q}\nAssistant: {a[:300]}")
     convo = "\n".join(turns)
-    user = f"Conversation:\n{convo}\n\nLast message: {question.strip()}\nStandalone question:"
-    return [{"role": "system", "content": REWRITE_SYSTEM}, {"role": "user", "content": user}]
+    user = f"{REWRITE_INSTRUCTION}\nConversation:\n{convo}\n\nLast message: {question.strip()}\nStandalone question:"
+    # Same system message and examples as answers: llama.cpp keeps that prefix cached.
+    return [*_prefix(), {"role": "user", "content": user}]
 
 
 def baseline_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:

@@ -48,7 +48,7 @@ class Settings:
     temperature: float = _opt(0.0, "Sampling temperature (0 = deterministic).")
     answer_language: str = _opt("auto", "Answer language: auto (the question's), fr or en.")
     context_budget: int = _opt(
-        700, "Characters of evidence sentences sent to the LLM in total (0 = whole passages)."
+        600, "Characters of evidence sentences sent to the LLM in total (0 = whole passages)."
     )
     reranker: str = _opt("", "Optional sentence-transformers CrossEncoder name/path for reranking.")
     cache_dir: str = _opt("", "Where assembled model files are cached (default: ~/.cache/rag-news).")

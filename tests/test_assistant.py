@@ -95,3 +95,20 @@ def test_no_network_is_used(make_assistant, monkeypatch):
     monkeypatch.setattr(socket, "create_connection", guard)
     ans = make_assistant(GOOD_FR).ask("Combien OpenAI devrait-elle perdre ?")
     assert not ans.abstained
+
+
+def test_echoed_question_is_retried_and_left_out(make_assistant):
+    question = "Pourquoi le développement de modèles comme ChatGPT coûte-t-il si cher ?"
+
+    def reply(messages):
+        if "Ne répète pas la question" in messages[-1]["content"]:
+            return (question + " Le développement de modèles comme ChatGPT nécessite un matériel de pointe "
+                    "et une quantité astronomique de données [1].")
+        return question + " [1]"
+
+    a = make_assistant(reply)
+    ans = a.ask(question)
+    assert len(a.llm.calls) == 2  # first answer only echoed the question: one retry
+    assert not ans.abstained
+    assert not ans.answer.startswith("Pourquoi") and "matériel de pointe" in ans.answer
+    assert ans.unsupported_sentences == []

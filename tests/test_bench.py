@@ -34,7 +34,8 @@ REQUIRED_KEYS = {
     "answer_accuracy_baseline", "citation_precision", "citation_precision_baseline", "ttft_ms_p95",
     "ttft_ms_p95_baseline", "total_ms_p95", "total_ms_p95_baseline", "prompt_tokens_mean",
     "prompt_tokens_mean_baseline", "gen_tokens_per_s", "raw_llm_ms_p50", "retrieval_ms_p95_seeds",
-    "retrieval_ms_p95_100k", "index_chunks_per_s_100k", "machine", "settings", "targets",
+    "retrieval_ms_p95_100k", "index_chunks_per_s_100k", "machine", "settings", "targets", "overhead_ms_p50",
+    "peak_rss_mb_total", "raw_same_output_rate", "notes",
 }
 
 
