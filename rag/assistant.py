@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .cite import addresses_question, adds_content, answer_sentences, strip_markers, verify_answer
+from .cite import QUESTION_WORDS, addresses_question, adds_content, answer_sentences, strip_markers, verify_answer
 from .embed import Embedder, SentenceTransformerEmbedder
 from .errors import IndexMissingError, IngestError, RagError
 from .llm import LLM, LlamaCppLLM
@@ -92,6 +92,41 @@ def looks_like_follow_up(question: str) -> bool:
     if len(words) <= 4:
         return True
     return bool(_FOLLOW_UP.search(question)) and len(words) <= 8
+
+
+_ELLIPSIS = re.compile(
+    r"^\s*(?:et|and|what about|how about|qu['’]en est-il (?:de|du|des|d['’])|et pour|and for|same for|idem pour)?\s*"
+    r"(?:l['’]|la |le |les )?(?P<name>[A-Z0-9][\w.&'’-]*(?:\s+[A-Z0-9][\w.&'’-]*)*)\s*\??\s*$",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"(?<![\w'’])[A-Z][\w.&-]*(?:\s+[A-Z0-9][\w.&-]*)*")
+
+
+def substitute_entity(previous: str, follow_up: str) -> str | None:
+    """Rewrite "Et Anthropic ?" after a question about OpenAI by swapping the name.
+
+    Returns None when the follow-up is not a bare name or the previous question names nobody.
+
+    >>> substitute_entity("Combien OpenAI devrait-elle dépenser cette année ?", "Et Anthropic ?")
+    'Combien Anthropic devrait-elle dépenser cette année ?'
+    >>> substitute_entity("How much will Meta spend in 2024?", "What about Google?")
+    'How much will Google spend in 2024?'
+    >>> substitute_entity("Combien OpenAI perd-elle ?", "Pourquoi ?") is None
+    True
+    """
+    m = _ELLIPSIS.match(follow_up)
+    if not m or not m.group("name")[0].isupper():
+        return None
+    new = m.group("name").strip()
+    if new.lower() in QUESTION_WORDS:
+        return None
+    # Names in the previous question, skipping its first word (capitalised anyway).
+    first_word_end = len(previous) - len(previous.lstrip()) + len(previous.split()[0]) if previous.split() else 0
+    names = [n for n in _NAME.finditer(previous, first_word_end) if n.group() != new]
+    if not names:
+        return None
+    old = names[0]
+    return previous[:old.start()] + new + previous[old.end():]
 
 
 @dataclass
@@ -299,7 +334,10 @@ class Assistant:
         """A standalone form of a follow-up question, using the conversation."""
         if not history or not looks_like_follow_up(question):
             return question
-        messages = build_rewrite_messages(history, question)
+        swapped = substitute_entity(history[-1][0], question)
+        if swapped:
+            return swapped
+        messages = build_rewrite_messages(history[-1:], question)
         text = "".join(self.llm.stream_chat(messages, max_tokens=48, temperature=0.0, stop=["\n"]))
         text = text.strip().strip('"').strip()
         return text if 3 <= len(text) <= 400 else question

@@ -90,7 +90,7 @@ def adds_content(sentence: str, question: str, lang: str) -> bool:
 
 
 # Interrogative and light verbs that say how a question is asked, not what about.
-_QUESTION_WORDS = frozenset(
+QUESTION_WORDS = frozenset(
     """combien quel quelle quels quelles qui quoi comment pourquoi quand ou où est-ce lequel laquelle
     what which who whom whose how why when where much many""".split()
 )
@@ -105,7 +105,7 @@ def question_focus(question: str, lang: str) -> set[str]:
     from .analysis import analyze, fold
 
     return {t.text for t in analyze(question, lang)
-            if t.kind == "word" and fold(t.surface) not in _QUESTION_WORDS}
+            if t.kind == "word" and fold(t.surface) not in QUESTION_WORDS}
 
 
 def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[str]) -> bool:

@@ -36,9 +36,9 @@ class Embedder(Protocol):
 
 def _input_module_base() -> Any:
     try:
-        from sentence_transformers.models import InputModule
-    except ImportError:  # older sentence-transformers
-        from sentence_transformers.models import Module as InputModule  # type: ignore[no-redef]
+        from sentence_transformers.sentence_transformer.modules import InputModule
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.models import InputModule  # type: ignore[no-redef]
     return InputModule
 
 

@@ -65,8 +65,14 @@ def test_follow_up_is_rewritten_with_history(make_assistant):
     convo = a.conversation()
     convo.ask("Combien OpenAI devrait-elle dépenser ?")
     ans = convo.ask("Et Anthropic ?")
-    assert ans.standalone_question == "Combien Anthropic devrait-elle dépenser en 2024 ?"
+    # A bare new name is swapped into the previous question without the LLM.
+    assert ans.standalone_question == "Combien Anthropic devrait-elle dépenser ?"
     assert len(convo.history) == 2
+    calls = len(a.llm.calls)
+    ans = convo.ask("Pourquoi dépense-t-elle autant ?")
+    # Other follow-ups are rewritten by the LLM from the last exchange.
+    assert "Standalone question" in a.llm.calls[calls][-1]["content"]
+    assert ans.standalone_question == "Combien Anthropic devrait-elle dépenser en 2024 ?"
 
 
 @pytest.mark.parametrize("q", ["", "   ", "\x00\x01"])
