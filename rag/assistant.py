@@ -95,9 +95,8 @@ def looks_like_follow_up(question: str) -> bool:
 
 
 _ELLIPSIS = re.compile(
-    r"^\s*(?:et|and|what about|how about|qu['’]en est-il (?:de|du|des|d['’])|et pour|and for|same for|idem pour)?\s*"
-    r"(?:l['’]|la |le |les )?(?P<name>[A-Z0-9][\w.&'’-]*(?:\s+[A-Z0-9][\w.&'’-]*)*)\s*\??\s*$",
-    re.IGNORECASE,
+    r"^\s*(?i:et|and|what about|how about|qu['’]en est-il (?:de|du|des|d['’])|et pour|and for|same for|idem pour)?\s*"
+    r"(?i:l['’]|la |le |les )?(?P<name>[A-Z0-9][\w.&'’-]*(?:\s+[A-Z0-9][\w.&'’-]*)*)\s*\??\s*$"
 )
 _NAME = re.compile(r"(?<![\w'’])[A-Z][\w.&-]*(?:\s+[A-Z0-9][\w.&-]*)*")
 
