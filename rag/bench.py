@@ -47,6 +47,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from .assistant import STOP
 from .evaluate import (
     EvalItem,
     QuestionResult,
@@ -65,8 +66,8 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Copy of the stop list in ``Assistant.events``: the raw replay must stop where the pipeline stops.
-PIPELINE_STOP = ["\n\n", "Question:", "Passages:"]
+# The raw replay must stop where the pipeline stops.
+PIPELINE_STOP = STOP
 BASELINE_K = 5
 # Chunks of the synthetic corpus really embedded to measure build throughput;
 # the rest of the synthetic index reuses or perturbs their vectors (rag.synthetic.ReuseEmbedder).

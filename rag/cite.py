@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from .records import Citation, Passage
 from .sentences import sentence_spans
 
-# [1]  [1, 2]  [1][2]  [1;3]  — markers up to 3 digits.
-MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
-_TRAILING_MARKERS = re.compile(r"([.!?…])\s*((?:\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\]\s*)+)")
+# [1]  [1, 2]  [1][2]  [1;3]  [2-3] — markers up to 3 digits.
+MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\s*\]")
+_TRAILING_MARKERS = re.compile(r"([.!?…])\s*((?:\[\s*\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*\s*\]\s*)+)")
 _MARKERS_ONLY = re.compile(r"^[\s\[\]\d,;.!?:…]*$")
 
 
@@ -29,7 +29,7 @@ def parse_markers(text: str) -> list[int]:
     """
     seen: list[int] = []
     for m in MARKER.finditer(text):
-        for part in re.split(r"[,;]", m.group(1)):
+        for part in re.split(r"[,;–-]", m.group(1)):
             n = int(part)
             if n not in seen:
                 seen.append(n)

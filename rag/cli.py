@@ -118,6 +118,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from ui.app import serve
     except ImportError as exc:
         raise RagError(f"The web chat is not available ({exc}). Install the project with `pip install -e .`.") from exc
+    # The URL and progress of the server are worth showing even without --verbose.
+    logging.getLogger("ui").setLevel(logging.INFO)
+    logging.getLogger("rag").setLevel(logging.INFO)
     serve(settings)
     return 0
 

@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from rag.cite import parse_markers, strip_markers
 from rag.errors import RagError
 from rag.records import Answer, Citation, Passage
 from rag.report import format_table, write_chart, write_json, write_markdown
@@ -81,8 +82,6 @@ MIN_COVERAGE = 0.8
 REASON_K = 5
 
 # Same marker syntax as the citation stage: [1], [1, 2], [1;3].
-_MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
-_MARKER_WITH_SPACE = re.compile(r"[ \t]*" + _MARKER.pattern)
 _WORD = re.compile(r"\w+")
 # Typographic variants that should not make two strings differ when compared.
 _CHAR_FOLD = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "“": '"', "”": '"',
@@ -237,29 +236,6 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.translate(_CHAR_FOLD))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(text.casefold().split())
-
-
-def parse_markers(text: str) -> list[int]:
-    """Citation markers in order of appearance, without duplicates.
-
-    >>> parse_markers("A [2]. B [1, 3][2].")
-    [2, 1, 3]
-    """
-    out: list[int] = []
-    for m in _MARKER.finditer(text):
-        for n in re.split(r"\s*[,;]\s*", m.group(1)):
-            if int(n) not in out:
-                out.append(int(n))
-    return out
-
-
-def strip_markers(text: str) -> str:
-    """Remove ``[n]`` markers and the space before them.
-
-    >>> strip_markers("Il pleut [1]. Il vente [2, 3] !")
-    'Il pleut. Il vente !'
-    """
-    return _MARKER_WITH_SPACE.sub("", text).strip()
 
 
 def _has_words(text: str) -> bool:

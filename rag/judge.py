@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from rag.analysis import LANGUAGES, Term, analyze, detect_language, fold, stem
+from rag.cite import strip_markers
 from rag.lexicon import LEXICON, translation_table
 
 __all__ = ["LEXICON", "LexicalJudge", "SupportJudge", "strip_markers"]
@@ -36,18 +37,6 @@ class SupportJudge(Protocol):
     def supports(self, claim: str, evidence: str) -> bool: ...
 
     def score(self, claim: str, evidence: str) -> float: ...
-
-
-_MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]")
-
-
-def strip_markers(text: str) -> str:
-    """Remove citation markers such as ``[1]``, ``[1, 2]`` or ``[2-3]``.
-
-    >>> strip_markers("OpenAI perdra 5 milliards [1][2]. Anthropic [3, 4] aussi.")
-    'OpenAI perdra 5 milliards. Anthropic aussi.'
-    """
-    return _MARKER.sub("", text).strip()
 
 
 

@@ -69,14 +69,6 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def part_paths(preset: Preset) -> list[Path]:
     """The part files of an installed preset, in order; ModelError if any is missing."""
     paths = []
