@@ -285,7 +285,12 @@ class Assistant:
             if self._retriever is None:
                 from .retrieve import Retriever
 
-                self._retriever = Retriever(self.data, self.embedder)
+                reranker = None
+                if self.settings.reranker:
+                    from .rerank import CrossEncoderReranker
+
+                    reranker = CrossEncoderReranker(self.settings.reranker)
+                self._retriever = Retriever(self.data, self.embedder, reranker=reranker)
             return self._retriever
 
     # ---------- queries ----------

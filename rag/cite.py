@@ -8,6 +8,7 @@ offsets, so a reader can check it in one glance.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -193,6 +194,10 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Judge,
     order of appearance, one per distinct quote. Sentences that only repeat the
     question are left out of the answer.
     """
+    # The same (claim, evidence) pairs come up several times (marker check,
+    # fallback search, quote choice): judge each once.
+    score = functools.lru_cache(maxsize=None)(score)
+    supports = functools.lru_cache(maxsize=None)(supports)
     verified: list[VerifiedSentence] = []
     for text, markers in answer_sentences(answer):
         vs = VerifiedSentence(text)

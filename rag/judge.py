@@ -142,6 +142,12 @@ _NAME_RUN = re.compile(
 )
 
 
+# Share of a claim's ordinary content words (not names, not numbers) that the
+# evidence must have. Low on purpose: English claims reach French words only
+# through the lexicon, so many words legitimately go unmatched.
+MIN_PREDICATE_COVERAGE = 0.25
+
+
 class LexicalJudge:
     """Weighted coverage of the claim's content terms by the evidence.
 
@@ -215,6 +221,7 @@ class LexicalJudge:
                 return 0.0
 
         total = matched = 0.0
+        words = words_found = 0
         found_names: set[str] = set()
         names: set[str] = set()
         seen: set[str] = set()
@@ -231,12 +238,21 @@ class LexicalJudge:
             total += weight
             found = self._found(term, lang, ev)
             matched += weight * found
+            if not is_name:
+                words += 1
+                words_found += bool(found)
             if is_name:
                 names.add(term.text)
                 if found:
                     found_names.add(term.text)
         coverage = matched / total
         if self._swapped_entity(claim, lang, names, found_names):
+            coverage *= 0.5
+        # Names alone do not make support: when the evidence has the claim's
+        # entities but almost none of what the claim says about them ("Le Wall
+        # Street Journal a lancé l'alerte sur la fin de l'explosion de l'IA"
+        # against a sentence where the Journal reports on profits), halve it.
+        if words >= 3 and words_found / words < MIN_PREDICATE_COVERAGE:
             coverage *= 0.5
         return coverage
 

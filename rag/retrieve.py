@@ -92,13 +92,16 @@ class Retriever:
     """Ranks passages of one loaded index for a question."""
 
     def __init__(self, data: IndexData, embedder: Embedder, *, weights: FusionWeights | None = None,
-                 candidates: int = 40, use_lexical: bool = True, use_dense: bool = True) -> None:
+                 candidates: int = 40, use_lexical: bool = True, use_dense: bool = True,
+                 reranker: Any = None, rerank_depth: int = 20) -> None:
         self.data = data
         self.embedder = embedder
         self.weights = weights or FusionWeights()
         self.candidates = candidates
         self.use_lexical = use_lexical
         self.use_dense = use_dense
+        self.reranker = reranker
+        self.rerank_depth = rerank_depth
         self.index = data.faiss_index if data.faiss_index is not None else vectors.build(data.embeddings)
         self._lexical: Any = None
         self.chunk_languages = [c.language for c in data.chunks]
@@ -187,6 +190,14 @@ class Retriever:
                 for i, _ in lex
             ])
         fused = rrf_fuse(rankings, weights, self.weights.rrf_k)
+        if self.reranker is not None and fused:
+            from .rerank import rerank
+
+            score_of = dict(fused)
+            order = [i for i, _ in fused]
+            order = rerank(order, [self.data.chunks[i].text for i in order], question, self.reranker,
+                           self.rerank_depth)
+            fused = [(i, score_of[i]) for i in order]
         return [(i, s, dense_scores.get(i, 0.0)) for i, s in fused]
 
     def retrieve(self, question: str, *, k: int, language: str) -> tuple[list[Passage], float]:

@@ -120,3 +120,32 @@ def test_rrf_and_merge():
     merged = merge_spans([(a, 0.9, 0.5), (c, 0.8, 0.4), (b, 0.7, 0.3)], 2, max_chars=100)
     assert [(m[0], m[1], m[2]) for m in merged] == [("a", 0, 20), ("b", 0, 5)]
     assert np.isclose(merged[0][4], 0.5)
+
+
+def test_reranker_reorders_the_head(seeds_copy, tmp_path):
+    idx = tmp_path / "index"
+    build(seeds_copy, idx)
+    data = load_index(idx)
+    seen: list[int] = []
+
+    class Reverse:
+        """Scores the fused order backwards: the last chunk of the head comes first."""
+
+        def scores(self, question, texts):
+            seen.append(len(texts))
+            return [float(i) for i in range(len(texts))]
+
+    q = "Combien OpenAI va perdre ?"
+    plain = Retriever(data, FakeEmbedder()).ranked_chunks(q, "fr")
+    reranked = Retriever(data, FakeEmbedder(), reranker=Reverse(), rerank_depth=6).ranked_chunks(q, "fr")
+    assert seen == [6]
+    assert [i for i, _, _ in reranked[:6]] == [i for i, _, _ in plain[:6]][::-1]
+    assert [i for i, _, _ in reranked[6:]] == [i for i, _, _ in plain[6:]]
+
+
+def test_missing_cross_encoder_is_a_clear_error():
+    from rag.errors import ModelError
+    from rag.rerank import CrossEncoderReranker
+
+    with pytest.raises(ModelError, match="unset --reranker"):
+        CrossEncoderReranker("/nonexistent/cross-encoder").scores("q", ["t"])
