@@ -290,7 +290,9 @@ class Assistant:
                     from .rerank import CrossEncoderReranker
 
                     reranker = CrossEncoderReranker(self.settings.reranker)
-                self._retriever = Retriever(self.data, self.embedder, reranker=reranker)
+                channels = self.settings.channels
+                self._retriever = Retriever(self.data, self.embedder, reranker=reranker,
+                                            use_dense=channels != "lexical", use_lexical=channels != "dense")
             return self._retriever
 
     # ---------- queries ----------
@@ -363,7 +365,8 @@ class Assistant:
         timings = Timings(retrieve_ms=round(retrieve_ms, 2))
         answer = Answer(question=text, answer="", language=lang, passages=passages, timings=timings,
                         standalone_question=standalone if standalone != text else None, notices=notices)
-        if not passages or max(p.score for p in passages) < MIN_RELEVANCE:
+        dense_scored = self.settings.channels != "lexical"
+        if not passages or (dense_scored and max(p.score for p in passages) < MIN_RELEVANCE):
             yield from self._abstain(answer, t0)
             return
         passages, texts = self._evidence(standalone, lang, passages)

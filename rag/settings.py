@@ -50,6 +50,7 @@ class Settings:
     context_budget: int = _opt(
         600, "Characters of evidence sentences sent to the LLM in total (0 = whole passages)."
     )
+    channels: str = _opt("hybrid", "Retrieval channels: hybrid (dense + BM25), dense or lexical.")
     reranker: str = _opt("", "Optional sentence-transformers CrossEncoder name/path for reranking.")
     cache_dir: str = _opt("", "Where assembled model files are cached (default: ~/.cache/rag-news).")
     max_file_mb: float = _opt(20.0, "Files larger than this (MB) are skipped when indexing.")
@@ -65,6 +66,8 @@ class Settings:
             raise ConfigError(f"chunk_size must be at least 50 characters (got {self.chunk_size}).")
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise ConfigError("chunk_overlap must be between 0 and chunk_size.")
+        if self.channels not in ("hybrid", "dense", "lexical"):
+            raise ConfigError(f"channels must be hybrid, dense or lexical (got {self.channels!r}).")
         if self.answer_language not in ("auto", "fr", "en"):
             raise ConfigError(f"answer_language must be auto, fr or en (got {self.answer_language!r}).")
 
