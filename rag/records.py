@@ -97,6 +97,7 @@ class Timings:
     total_ms: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    llm_ms: float = 0.0  # time spent inside LLM calls (all of them: rewrite, answer, retry)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
