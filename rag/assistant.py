@@ -36,10 +36,44 @@ TRUNCATED_NOTICE = {
     "en": "The question was truncated to {n} characters.",
 }
 STOP = ["\n\n", "Question:", "Passages:"]
+FIGURES_HINT = {
+    "fr": "Recopie les chiffres exactement comme les passages les écrivent.",
+    "en": "Copy every figure exactly as the passages write it (e.g. 20 000 milliards = 20 trillion).",
+}
 RETRY_HINT = {
     "fr": "Ne répète pas la question : donne la réponse tirée des passages, avec les numéros [n].",
     "en": "Do not repeat the question: state the answer found in the passages, with [n] numbers.",
 }
+
+
+def figures_not_in(answer: str, texts: list[str], language: str) -> bool:
+    """True when the answer states an amount that none of ``texts`` contains.
+
+    Amounts are compared with their scale words ("20 000 milliards" is 2e13,
+    "20 billion" in English 2e10), the answer read in its own language.
+
+    >>> figures_not_in("They could add 20 billion [1].", ["jusqu'à 20 000 milliards de dollars", "20 dollars"], "en")
+    True
+    >>> figures_not_in("Ils ajouteraient 20 000 milliards [1].", ["jusqu'à 20 000 milliards de dollars"], "fr")
+    False
+    """
+    from .analysis import analyze
+    from .judge import _scaled
+
+    def amounts(text: str, langs: tuple[str, ...]) -> set[str]:
+        out = set()
+        for lang in langs:
+            terms = analyze(text, lang)
+            for i, t in enumerate(terms):
+                if t.kind == "number":
+                    nxt = terms[i + 1].surface if i + 1 < len(terms) else ""
+                    out.add(_scaled(t.text, nxt, lang) or t.text)
+        return out
+
+    known: set[str] = set()
+    for t in texts:
+        known |= amounts(t, ("fr", "en"))
+    return bool(amounts(strip_markers(answer), (language,)) - known)
 
 
 def is_degenerate(raw: str, question: str, language: str) -> bool:
@@ -374,13 +408,24 @@ class Assistant:
         messages = build_messages(standalone, passages[:len(texts)], lang, texts)
         yield "status", "generating"
         raw = yield from self._generate(messages, timings, t0)
+        result = None
+        hint = None
         if is_degenerate(raw, standalone, lang):
-            # Small models sometimes echo the question or emit bare markers: ask once more.
+            # Small models sometimes echo the question or emit bare markers.
+            hint = RETRY_HINT[lang]
+        else:
+            result = self._verified(answer, raw)
+            if result is None and figures_not_in(raw, [p.text for p in passages[:len(texts)]], lang):
+                # A figure the passages do not contain: usually a mistranslated amount
+                # ("20 000 milliards" -> "20 billion"), worth one more try.
+                hint = FIGURES_HINT[lang]
+        if hint:
             yield "status", "retrying"
-            retry = messages[:-1] + [{"role": "user", "content": f"{messages[-1]['content']}\n{RETRY_HINT[lang]}"}]
+            retry = messages[:-1] + [{"role": "user", "content": f"{messages[-1]['content']}\n{hint}"}]
             raw = yield from self._generate(retry, timings, t0)
+            result = self._verified(answer, raw)
         answer.raw_answer = raw
-        yield from self._finish(answer, raw, t0)
+        yield from self._finish(answer, result, t0)
 
     def _evidence(self, question: str, lang: str, passages: list[Passage]) -> tuple[list[Passage], list[str]]:
         """Passages reordered so those given to the LLM come first, and their evidence texts."""
@@ -414,18 +459,22 @@ class Assistant:
         timings.completion_tokens += len(pieces)
         return "".join(pieces).strip()
 
-    def _finish(self, answer: Answer, raw: str, t0: float) -> Iterator[tuple[str, Any]]:
-        body = strip_markers(raw)
-        if not body or ABSTAIN_TOKEN in raw.upper().replace(" ", "_"):
-            yield from self._abstain(answer, t0)
-            return
+    def _verified(self, answer: Answer, raw: str) -> Any:
+        """The verification of ``raw``, or None when it must end in an abstention."""
+        if not strip_markers(raw) or ABSTAIN_TOKEN in raw.upper().replace(" ", "_"):
+            return None
         judge = self.judge
+        question = answer.standalone_question or answer.question
         result = verify_answer(raw, answer.passages, supports=judge.supports, score=judge.score,
-                               question=answer.standalone_question or answer.question, language=answer.language)
+                               question=question, language=answer.language)
         if not result.any_supported or not addresses_question(
-            answer.standalone_question or answer.question, answer.language, result.answer,
-            [c.quote for c in result.citations if c.supported],
+            question, answer.language, result.answer, [c.quote for c in result.citations if c.supported],
         ):
+            return None
+        return result
+
+    def _finish(self, answer: Answer, result: Any, t0: float) -> Iterator[tuple[str, Any]]:
+        if result is None:
             yield from self._abstain(answer, t0)
             return
         answer.answer = result.answer

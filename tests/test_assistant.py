@@ -118,3 +118,25 @@ def test_echoed_question_is_retried_and_left_out(make_assistant):
     assert not ans.abstained
     assert not ans.answer.startswith("Pourquoi") and "matériel de pointe" in ans.answer
     assert ans.unsupported_sentences == []
+
+
+def test_mistranslated_figure_is_retried(make_assistant):
+    question = "Selon Juan Leon, combien l'IA et la crypto pourraient-elles ajouter au PIB mondial d'ici 2030 ?"
+
+    def reply(messages):
+        if "Recopie les chiffres" in messages[-1]["content"]:
+            return ("Selon Juan Leon, l'IA et la crypto pourraient ajouter jusqu'à 20 000 milliards de dollars "
+                    "au PIB mondial d'ici 2030 [1].")
+        return "Selon Juan Leon, l'IA et la crypto pourraient ajouter 20 milliards de dollars au PIB mondial d'ici 2030 [1]."
+
+    a = make_assistant(reply)
+    ans = a.ask(question)
+    assert len(a.llm.calls) == 2
+    assert not ans.abstained and "20 000 milliards" in ans.answer
+    assert ans.timings.llm_ms >= 0 and ans.timings.completion_tokens > 20
+
+
+def test_unsupported_answer_without_new_figures_is_not_retried(make_assistant):
+    a = make_assistant("La capitale de l'Australie est Canberra [1].")
+    ans = a.ask("Quelle est la capitale de l'Australie ?")
+    assert ans.abstained and len(a.llm.calls) <= 1

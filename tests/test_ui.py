@@ -113,7 +113,7 @@ def test_unsupported_sentence_and_unverified_citation_are_marked(make_assistant)
 def test_controls_k_and_language_reach_the_library(make_assistant):
     ui = make_ui(make_assistant)
     _, (messages, *_rest) = final(ui, QUESTION, k=2, language="en")
-    assert ui.assistant.llm.calls[-1][-1]["content"].endswith("Answer in English.")
+    assert ui.assistant.llm.calls[0][-1]["content"].endswith("Answer in English.")
     assert re.search(r"[12] passages?</div>", messages[-1]["content"])
 
 
