@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -217,13 +218,17 @@ def save_index(data: IndexData, index_dir: Path) -> None:
     _remove_stale(index_dir, keep={f["name"] for f in files.values()})
 
 
+_DATA_FILE = re.compile(r"^\.?(documents|chunks|embeddings|vectors|lexical|sentences|manifest\.json)[-.]")
+
+
 def _remove_stale(index_dir: Path, keep: set[str]) -> None:
+    """Delete older generations and leftover temp files; never anything else
+    (the folder may hold a user's files, e.g. a .gitignore)."""
     for path in index_dir.iterdir():
-        if path.name in keep or path.name in (MANIFEST, LOCK):
+        if path.name in keep or path.name in (MANIFEST, LOCK) or not _DATA_FILE.match(path.name):
             continue
-        if path.suffix in (".jsonl", ".npy", ".npz", ".faiss") or path.name.startswith("."):
-            with contextlib.suppress(OSError):
-                path.unlink()
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def check_compatible(manifest: dict[str, Any], index_dir: Path, embedder_id: str | None) -> None:

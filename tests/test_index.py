@@ -149,3 +149,15 @@ def test_missing_cross_encoder_is_a_clear_error():
 
     with pytest.raises(ModelError, match="unset --reranker"):
         CrossEncoderReranker("/nonexistent/cross-encoder").scores("q", ["t"])
+
+
+def test_rebuild_keeps_unrelated_files_and_drops_old_generations(seeds_copy, tmp_path):
+    idx = tmp_path / "index"
+    idx.mkdir()
+    (idx / ".gitignore").write_text("*\n")
+    (idx / "notes.txt").write_text("mine")
+    build(seeds_copy, idx)
+    build(seeds_copy, idx, rebuild=True)
+    names = {p.name for p in idx.iterdir()}
+    assert {".gitignore", "notes.txt", "manifest.json"} <= names
+    assert not any(n.startswith("chunks-1.") for n in names)  # the first generation is gone
