@@ -29,14 +29,6 @@ class Candidate:
     score: float
 
 
-def sentence_candidates(passages: Sequence[Passage]) -> list[tuple[int, int, int]]:
-    """(passage index, start, end) of every sentence of every passage."""
-    out = []
-    for i, p in enumerate(passages):
-        out.extend((i, s, e) for s, e in sentence_spans(p.text))
-    return out
-
-
 def pick(candidates: Sequence[Candidate], *, budget: int, min_per_top: int = 1,
          top_passages: int = 1, min_ratio: float = 0.0) -> list[Candidate]:
     """Best-scoring sentences whose total length fits ``budget`` characters.

@@ -13,7 +13,6 @@ from .records import Passage
 
 ABSTAIN_TOKEN = "NOT_IN_ARTICLES"
 
-LANGUAGE_NAMES = {"fr": "French", "en": "English"}
 LANGUAGE_INSTRUCTION = {
     "fr": "Réponds en français.",
     "en": "Answer in English.",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import io
 import json
 import logging
 import os
@@ -98,9 +99,6 @@ class SentenceTable:
     ends: np.ndarray
     vectors: np.ndarray  # float16 [n, dim], L2-normalised
 
-    def rows_for(self, doc_id: str) -> np.ndarray:
-        return np.flatnonzero(self.doc_ids == doc_id)
-
     def to_state(self) -> dict[str, np.ndarray]:
         return {"doc_ids": self.doc_ids.astype(np.str_), "starts": self.starts, "ends": self.ends,
                 "vectors": self.vectors}
@@ -140,8 +138,6 @@ class IndexData:
     sentences: SentenceTable | None = None
     generation: int = 0
 
-    def chunk_rows(self, doc_id: str) -> list[int]:
-        return [i for i, c in enumerate(self.chunks) if c.doc_id == doc_id]
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any] | None:
@@ -171,8 +167,6 @@ def save_index(data: IndexData, index_dir: Path) -> None:
     }
     atomic_write_bytes(index_dir / names["documents"], _jsonl([d.to_dict() for d in data.documents.values()]))
     atomic_write_bytes(index_dir / names["chunks"], _jsonl([c.to_dict() for c in data.chunks]))
-    import io
-
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(data.embeddings, dtype=np.float32))
     atomic_write_bytes(index_dir / names["embeddings"], buf.getvalue())

@@ -59,7 +59,6 @@ def search(index: Any, query: np.ndarray, k: int) -> list[tuple[int, float]]:
     """Top-``k`` rows for one query vector, best first."""
     if index.ntotal == 0:
         return []
-    _faiss()
     scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, index.ntotal))
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
