@@ -241,7 +241,19 @@ class Assistant:
                 folder or self.settings.docs_dir, index_dir=self.index_dir, embedder=self.embedder,
                 chunk_size=self.settings.chunk_size, chunk_overlap=self.settings.chunk_overlap,
                 max_bytes=int(self.settings.max_file_mb * 1e6), rebuild=rebuild, progress=progress,
+                index_type=self.settings.index_type,
             )
+            self._data = load_index(self.index_dir, embedder_id=self.embedder.id)
+            self._retriever = None
+        return report
+
+    def remove(self, doc_ids: list[str]) -> Any:
+        """Remove documents from the index by ``doc_id`` (their files are left alone)."""
+        from .indexer import remove_documents
+
+        with self._lock:
+            report = remove_documents(list(doc_ids), index_dir=self.index_dir, embedder=self.embedder,
+                                      index_type=self.settings.index_type)
             self._data = load_index(self.index_dir, embedder_id=self.embedder.id)
             self._retriever = None
         return report
@@ -281,14 +293,21 @@ class Assistant:
             shutil.copyfile(source, target)
             report = sync_documents([doc], index_dir=self.index_dir, embedder=self.embedder,
                                     chunk_size=self.settings.chunk_size, chunk_overlap=self.settings.chunk_overlap,
-                                    remove_missing=False, progress=progress)
+                                    remove_missing=False, progress=progress, index_type=self.settings.index_type)
             self._data = load_index(self.index_dir, embedder_id=self.embedder.id)
             self._retriever = None
         return report
 
     def with_model(self, model: str) -> Assistant:
-        """The same index, embedder and judge with another LLM (preset or GGUF path)."""
+        """The same index, embedder and judge with another LLM (preset or GGUF path).
+
+        With an LLM server (``llm_base_url``) the server decides which model answers:
+        presets and GGUF paths do not apply, and this assistant is returned unchanged.
+        """
         if model == self.settings.model:
+            return self
+        if self.settings.llm_base_url:
+            log.info("model %r ignored: answers come from the LLM server %s", model, self.settings.llm_base_url)
             return self
         other = Assistant(self.settings.with_(model=model), embedder=self.embedder, judge=self._judge,
                           data=self._data)
@@ -297,6 +316,12 @@ class Assistant:
     @property
     def llm(self) -> LLM:
         with self._lock:
+            if self._llm is None and self.settings.llm_base_url:
+                from .llm_http import OpenAICompatLLM
+
+                self._llm = OpenAICompatLLM(self.settings.llm_base_url, self.settings.llm_model,
+                                            timeout=self.settings.llm_timeout,
+                                            api_key=self.settings.llm_api_key or None)
             if self._llm is None:
                 from .models import resolve_model
 

@@ -1,4 +1,4 @@
-"""The ``rag`` command line: index, ask, chat, serve, models, eval, bench.
+"""The ``rag`` command line: index, remove, ask, chat, serve, models, eval, bench.
 
 Every command takes the settings flags (``--index-dir``, ``--model``...), which
 default to ``RAG_*`` environment variables and then to :class:`Settings`.
@@ -20,7 +20,7 @@ from .settings import Settings, add_settings_args, settings_from_args
 log = logging.getLogger("rag")
 
 COMMON = ["index_dir", "docs_dir", "model", "embedder", "query_prompt", "passage_prompt", "chunk_size",
-          "chunk_overlap", "cache_dir", "max_file_mb", "n_ctx", "n_threads", "n_batch"]
+          "chunk_overlap", "index_type", "cache_dir", "max_file_mb", "n_ctx", "n_threads", "n_batch"]
 ANSWERING = ["k", "max_tokens", "temperature", "answer_language", "context_budget", "reranker", "channels",
              "max_question_chars"]
 
@@ -44,6 +44,25 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         if o.status != "loaded":
             print(f"  {o.status:9s} {o.path}: {o.detail}")
     print(f"Index {settings.index_dir}: {report.summary()}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from .assistant import Assistant
+
+    assistant = Assistant(settings)
+    sources = {d: assistant.data.documents[d].source for d in args.doc_ids if d in assistant.data.documents}
+    report = assistant.remove(args.doc_ids)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    print(f"Index {settings.index_dir}: {report.summary()}")
+    for doc_id, source in sources.items():
+        if source and Path(source).exists():
+            print(f"  note: {source} still exists; `rag index` on its folder will add {doc_id} again "
+                  "unless you move or delete the file.")
     return 0
 
 
@@ -181,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="Rebuild from scratch.")
     p.add_argument("--json", action="store_true", help="Print the report as JSON.")
     p.add_argument("--quiet", action="store_true", help="No progress bar.")
+
+    p = add("remove", cmd_remove, "Remove articles from the index by doc_id (their files are not touched).")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="doc_id as shown in citations, e.g. 001_x.txt")
+    p.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
     p = add("ask", cmd_ask, "Ask one question.", ANSWERING)
     p.add_argument("question")

@@ -8,6 +8,7 @@ changed or new ones are re-chunked and embedded, vanished ones are removed.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ class IndexReport:
     n_chunks: int = 0
     embedded_chunks: int = 0
     seconds: float = 0.0
+    index_type: str = ""
 
     @property
     def chunks_per_s(self) -> float:
@@ -45,6 +47,7 @@ class IndexReport:
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged; {self.n_chunks} chunks "
             f"({self.embedded_chunks} embedded in {self.seconds:.1f} s)"
+            + (f", {self.index_type} vector index" if self.index_type else "")
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -52,6 +55,7 @@ class IndexReport:
             "added": self.added, "updated": self.updated, "removed": self.removed,
             "unchanged": self.unchanged, "n_chunks": self.n_chunks,
             "embedded_chunks": self.embedded_chunks, "seconds": round(self.seconds, 3),
+            "index_type": self.index_type,
             "files": [o.to_dict() for o in self.outcomes],
         }
 
@@ -105,73 +109,121 @@ def _sentences(old: IndexData | None, keep_docs: list[Document], to_embed: list[
 
 def sync_documents(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_size: int,
                    chunk_overlap: int, rebuild: bool = False, remove_missing: bool = True,
-                   progress: bool = True) -> IndexReport:
-    """Make the index hold ``docs`` (and, unless ``remove_missing``, keep the others)."""
+                   progress: bool = True, index_type: str = "auto") -> IndexReport:
+    """Make the index hold ``docs`` (and, unless ``remove_missing``, keep the others).
+
+    Chunk ids (``doc_id:start-end``) depend only on a document's text, so they
+    stay stable across updates; unchanged documents are not re-embedded.
+    """
+    with index_lock(index_dir):
+        return _sync(docs, index_dir=index_dir, embedder=embedder, chunk_size=chunk_size,
+                     chunk_overlap=chunk_overlap, rebuild=rebuild, remove_missing=remove_missing,
+                     progress=progress, index_type=index_type)
+
+
+def _sync(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int,
+          rebuild: bool, remove_missing: bool, progress: bool, index_type: str) -> IndexReport:
+    """:func:`sync_documents` with the index lock held."""
     t0 = time.perf_counter()
     report = IndexReport()
-    with index_lock(index_dir):
-        old = _existing(index_dir, embedder, chunk_size, chunk_overlap, rebuild)
-        old_docs = old.documents if old else {}
-        new_by_id = {d.doc_id: d for d in docs}
-        keep_docs: list[Document] = []
-        to_embed: list[Document] = []
-        for d in docs:
-            prev = old_docs.get(d.doc_id)
-            if prev is not None and prev.sha256 == d.sha256:
-                report.unchanged.append(d.doc_id)
-                keep_docs.append(prev)
-            else:
-                (report.updated if prev is not None else report.added).append(d.doc_id)
-                to_embed.append(d)
-        for doc_id, prev in old_docs.items():
-            if doc_id in new_by_id:
-                continue
-            if remove_missing:
-                report.removed.append(doc_id)
-            else:
-                report.unchanged.append(doc_id)
-                keep_docs.append(prev)
+    old = _existing(index_dir, embedder, chunk_size, chunk_overlap, rebuild)
+    old_docs = old.documents if old else {}
+    new_by_id = {d.doc_id: d for d in docs}
+    keep_docs: list[Document] = []
+    to_embed: list[Document] = []
+    for d in docs:
+        prev = old_docs.get(d.doc_id)
+        if prev is not None and prev.sha256 == d.sha256:
+            report.unchanged.append(d.doc_id)
+            keep_docs.append(prev)
+        else:
+            (report.updated if prev is not None else report.added).append(d.doc_id)
+            to_embed.append(d)
+    for doc_id, prev in old_docs.items():
+        if doc_id in new_by_id:
+            continue
+        if remove_missing:
+            report.removed.append(doc_id)
+        else:
+            report.unchanged.append(doc_id)
+            keep_docs.append(prev)
 
-        chunks: list[Chunk] = []
-        rows: list[np.ndarray] = []
-        if old is not None:
-            keep_ids = {d.doc_id for d in keep_docs}
-            mask = np.array([c.doc_id in keep_ids for c in old.chunks], dtype=bool)
-            chunks.extend(c for c, m in zip(old.chunks, mask) if m)
-            if mask.any():
-                rows.append(old.embeddings[mask])
-        new_chunks = [c for d in to_embed for c in chunk_document(d, chunk_size, chunk_overlap)]
-        if new_chunks:
-            log.info("embedding %d chunks from %d documents", len(new_chunks), len(to_embed))
-            rows.append(embedder.encode_passages([c.text for c in new_chunks], progress=progress))
-        chunks.extend(new_chunks)
-        embeddings = np.vstack(rows) if rows else np.zeros((0, embedder.dim), dtype=np.float32)
-        sentences = _sentences(old, keep_docs, to_embed, embedder, chunk_size, progress)
-        if not chunks:
-            raise RagError("No document could be indexed: the folder holds no readable article.")
-        documents = {d.doc_id: d for d in keep_docs + to_embed}
-        data = IndexData(
-            embedder_id=embedder.id, dim=int(embeddings.shape[1]), chunk_size=chunk_size,
-            chunk_overlap=chunk_overlap, documents=documents, chunks=chunks, embeddings=embeddings,
-            lexical_state=lexical_state(chunks), faiss_index=vectors.build(embeddings), sentences=sentences,
-            generation=old.generation if old else 0,
-        )
-        if report.added or report.updated or report.removed or old is None or old.sentences is None:
-            save_index(data, index_dir)
-        report.n_chunks = len(chunks)
-        report.embedded_chunks = len(new_chunks)
+    chunks: list[Chunk] = []
+    rows: list[np.ndarray] = []
+    if old is not None:
+        keep_ids = {d.doc_id for d in keep_docs}
+        mask = np.array([c.doc_id in keep_ids for c in old.chunks], dtype=bool)
+        chunks.extend(c for c, m in zip(old.chunks, mask) if m)
+        if mask.any():
+            rows.append(old.embeddings[mask])
+    new_chunks = [c for d in to_embed for c in chunk_document(d, chunk_size, chunk_overlap)]
+    if new_chunks:
+        log.info("embedding %d chunks from %d documents", len(new_chunks), len(to_embed))
+        rows.append(embedder.encode_passages([c.text for c in new_chunks], progress=progress))
+    chunks.extend(new_chunks)
+    embeddings = np.vstack(rows) if rows else np.zeros((0, embedder.dim), dtype=np.float32)
+    sentences = _sentences(old, keep_docs, to_embed, embedder, chunk_size, progress)
+    if not chunks:
+        raise RagError("No document could be indexed: the folder holds no readable article.")
+    documents = {d.doc_id: d for d in keep_docs + to_embed}
+    changed = bool(report.added or report.updated or report.removed) or old is None or old.sentences is None
+    kind = vectors.choose_kind(len(embeddings), index_type)
+    if not changed and old is not None and old.faiss_index is not None and vectors.describe(old.faiss_index) == kind:
+        faiss_index = old.faiss_index  # nothing changed: no rebuild (an IVF index would be retrained)
+    else:
+        faiss_index = vectors.build(embeddings, kind=kind, threads=os.cpu_count() or 1)
+        changed = True
+    data = IndexData(
+        embedder_id=embedder.id, dim=int(embeddings.shape[1]), chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap, documents=documents, chunks=chunks, embeddings=embeddings,
+        lexical_state=lexical_state(chunks), sentences=sentences, faiss_index=faiss_index,
+        generation=old.generation if old else 0,
+    )
+    if changed:
+        save_index(data, index_dir)
+    report.n_chunks = len(chunks)
+    report.embedded_chunks = len(new_chunks)
+    report.index_type = vectors.describe(data.faiss_index)
     report.seconds = time.perf_counter() - t0
     return report
 
 
 def index_folder(folder: str | Path, *, index_dir: Path, embedder: Embedder, chunk_size: int,
                  chunk_overlap: int, max_bytes: int | None = None, rebuild: bool = False,
-                 progress: bool = True) -> IndexReport:
+                 progress: bool = True, index_type: str = "auto") -> IndexReport:
     """Index every article of ``folder``; documents no longer there are removed."""
     t0 = time.perf_counter()
     docs, outcomes = load_folder(folder, max_bytes=max_bytes)
     report = sync_documents(docs, index_dir=index_dir, embedder=embedder, chunk_size=chunk_size,
-                            chunk_overlap=chunk_overlap, rebuild=rebuild, progress=progress)
+                            chunk_overlap=chunk_overlap, rebuild=rebuild, progress=progress,
+                            index_type=index_type)
     report.outcomes = outcomes
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def remove_documents(doc_ids: list[str], *, index_dir: Path, embedder: Embedder,
+                     index_type: str = "auto") -> IndexReport:
+    """Remove documents from the index by ``doc_id``; the others are kept as they are.
+
+    Unknown ids raise :class:`RagError` naming the closest known ones, and
+    nothing is changed.
+    """
+    import difflib
+
+    t0 = time.perf_counter()
+    with index_lock(index_dir):
+        data = load_index(index_dir, embedder_id=embedder.id)
+        unknown = [d for d in doc_ids if d not in data.documents]
+        if unknown:
+            hints = {u: difflib.get_close_matches(u, list(data.documents), n=3, cutoff=0.6) for u in unknown}
+            detail = "; ".join(f"{u!r}" + (f" (did you mean {', '.join(h)}?)" if h else "") for u, h in hints.items())
+            raise RagError(f"Not in the index {index_dir}: {detail}. `rag index --json` lists the documents.")
+        keep = [d for doc_id, d in data.documents.items() if doc_id not in set(doc_ids)]
+        if not keep:
+            raise RagError("Removing every document would leave an empty index; delete the index folder instead.")
+        report = _sync(keep, index_dir=index_dir, embedder=embedder, chunk_size=data.chunk_size,
+                       chunk_overlap=data.chunk_overlap, rebuild=False, remove_missing=True, progress=False,
+                       index_type=index_type)
     report.seconds = time.perf_counter() - t0
     return report

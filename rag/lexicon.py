@@ -241,7 +241,7 @@ def translate_stems(stems: Sequence[str], source_lang: str) -> list[str]:
     """Stems of the other language for the ``stems`` of ``source_lang``, in order.
 
     >>> translate_stems(["spend", "xyz"], "en")[:2]
-    ['dépens', 'depens']
+    ['depens', 'depensent']
     """
     table = translation_table().get(source_lang, {})
     out: dict[str, None] = {}

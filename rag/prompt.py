@@ -7,7 +7,9 @@ passages and the question are processed per answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 
 from .records import Passage
 
@@ -56,8 +58,64 @@ REWRITE_INSTRUCTION = (
 )
 
 
-def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = None) -> str:
+# An amount with a scale word: "20 000 milliards", "3,4 billion", "5 Md".
+_AMOUNT = re.compile(
+    r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)[ \u00a0\u202f]*"
+    r"(milliards?|millions?|billions?|trillions?|mds?|bn)\b",
+    re.IGNORECASE,
+)
+_SCALE_EXPONENT = {
+    "fr": {"million": 6, "millions": 6, "milliard": 9, "milliards": 9, "md": 9, "mds": 9,
+           "billion": 12, "billions": 12},
+    "en": {"million": 6, "millions": 6, "billion": 9, "billions": 9, "bn": 9,
+           "trillion": 12, "trillions": 12},
+}
+_SCALE_NAMES = {"fr": ((9, "milliards"), (6, "millions")), "en": ((12, "trillion"), (9, "billion"), (6, "million"))}
+
+
+def _say_amount(value: Decimal, language: str) -> str | None:
+    for exponent, name in _SCALE_NAMES[language]:
+        if value >= Decimal(10) ** exponent:
+            x = (value.scaleb(-exponent)).quantize(Decimal("0.01")).normalize()
+            number = format(x, ",f") if language == "en" else format(x, ",f").replace(",", " ").replace(".", ",")
+            return f"{number} {name}"
+    return None
+
+
+def gloss_amounts(text: str, source: str, target: str) -> str:
+    """Add the target language's reading after each scaled amount of a passage.
+
+    Small models translate "20 000 milliards" into "20 billion"; spelling out
+    the amount in the answer's language avoids it. Only the prompt changes:
+    citations still point into the original passage.
+
+    >>> gloss_amounts("jusqu'à 20 000 milliards de dollars et 3,4 milliards", "fr", "en")
+    "jusqu'à 20 000 milliards (= 20 trillion) de dollars et 3,4 milliards (= 3.4 billion)"
+    >>> gloss_amounts("a 5 billion loss", "en", "fr")
+    'a 5 billion (= 5 milliards) loss'
+    >>> gloss_amounts("5 millions", "fr", "fr")
+    '5 millions'
+    """
+    if source == target or source not in _SCALE_EXPONENT or target not in _SCALE_NAMES:
+        return text
+
+    def repl(m: re.Match[str]) -> str:
+        number = re.sub(r"[ \u00a0\u202f]", "", m.group(1)).replace(",", ".")
+        try:
+            value = Decimal(number).scaleb(_SCALE_EXPONENT[source][m.group(2).lower()])
+        except (InvalidOperation, KeyError):
+            return m.group(0)
+        said = _say_amount(value, target)
+        return f"{m.group(0)} (= {said})" if said else m.group(0)
+
+    return _AMOUNT.sub(repl, text)
+
+
+def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = None,
+                    language: str | None = None) -> str:
     """Numbered passage block; ``texts`` may replace each passage's text (trimmed evidence).
+
+    With ``language``, amounts in passages of another language are glossed (:func:`gloss_amounts`).
 
     >>> from rag.records import Passage
     >>> p = Passage(rank=1, doc_id="a.txt", chunk_id="a.txt:0-5", start=0, end=5, score=1.0,
@@ -68,6 +126,8 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
     lines = []
     for i, p in enumerate(passages, 1):
         text = (texts[i - 1] if texts is not None else p.text).replace("\n", " ").strip()
+        if language:
+            text = gloss_amounts(text, p.language, language)
         lines.append(f"[{i}] ({p.date}) {text}" if p.date else f"[{i}] {text}")
     return "\n".join(lines)
 
@@ -81,7 +141,7 @@ def build_messages(question: str, passages: Sequence[Passage], language: str,
     (True, True)
     """
     user = (
-        f"Passages:\n{format_passages(passages, texts)}\n"
+        f"Passages:\n{format_passages(passages, texts, language)}\n"
         f"Question: {question.strip()}\n"
         f"{LANGUAGE_INSTRUCTION.get(language, LANGUAGE_INSTRUCTION['en'])}"
     )

@@ -44,6 +44,17 @@ class Settings:
     n_ctx: int = _opt(4096, "LLM context window in tokens.")
     n_threads: int = _opt(0, "LLM threads (0 = number of CPU cores).")
     n_batch: int = _opt(512, "LLM prompt batch size.")
+    # The LLM server options are offered by the commands that generate answers (those with --max-tokens).
+    llm_base_url: str = _opt(
+        "", "OpenAI-compatible LLM server, e.g. http://127.0.0.1:8080/v1 (empty = llama.cpp in-process).",
+        cli_with="max_tokens",
+    )
+    llm_model: str = _opt("", "Model name asked of the LLM server (empty = the server's first model).",
+                          cli_with="max_tokens")
+    llm_timeout: float = _opt(120.0, "Seconds the LLM server may stay silent before the answer fails.",
+                              cli_with="max_tokens")
+    # A secret: environment only (RAG_LLM_API_KEY), never a flag nor in repr().
+    llm_api_key: str = field(default="", repr=False, metadata={"help": "API key of the LLM server.", "cli": False})
     max_tokens: int = _opt(200, "Maximum tokens generated per answer.")
     temperature: float = _opt(0.0, "Sampling temperature (0 = deterministic).")
     answer_language: str = _opt("auto", "Answer language: auto (the question's), fr or en.")
@@ -51,6 +62,9 @@ class Settings:
         600, "Characters of evidence sentences sent to the LLM in total (0 = whole passages)."
     )
     channels: str = _opt("hybrid", "Retrieval channels: hybrid (dense + BM25), dense or lexical.")
+    index_type: str = _opt(
+        "auto", "Vector index: auto (by corpus size), flat, fp16 (exact), ivfpq or hnsw (approximate)."
+    )
     reranker: str = _opt("", "Optional sentence-transformers CrossEncoder name/path for reranking.")
     cache_dir: str = _opt("", "Where assembled model files are cached (default: ~/.cache/rag-news).")
     max_file_mb: float = _opt(20.0, "Files larger than this (MB) are skipped when indexing.")
@@ -68,8 +82,16 @@ class Settings:
             raise ConfigError("chunk_overlap must be between 0 and chunk_size.")
         if self.channels not in ("hybrid", "dense", "lexical"):
             raise ConfigError(f"channels must be hybrid, dense or lexical (got {self.channels!r}).")
+        if self.index_type not in ("auto", "flat", "fp16", "ivfpq", "hnsw"):
+            raise ConfigError(f"index_type must be auto, flat, fp16, ivfpq or hnsw (got {self.index_type!r}).")
         if self.answer_language not in ("auto", "fr", "en"):
             raise ConfigError(f"answer_language must be auto, fr or en (got {self.answer_language!r}).")
+        if self.llm_base_url:
+            from .llm_http import api_root
+
+            api_root(self.llm_base_url)  # raises ConfigError unless http(s)://host...
+        if self.llm_timeout <= 0:
+            raise ConfigError(f"llm_timeout must be positive (got {self.llm_timeout}).")
 
     @property
     def index_path(self) -> Path:
@@ -114,9 +136,14 @@ def _parse(name: str, type_: Any, raw: str) -> Any:
 
 
 def add_settings_args(parser: argparse.ArgumentParser, names: list[str] | None = None) -> None:
-    """Add ``--flag`` options for settings fields (all CLI fields when ``names`` is None)."""
+    """Add ``--flag`` options for settings fields (all CLI fields when ``names`` is None).
+
+    A field whose metadata has ``cli_with="other"`` is added wherever ``other`` is.
+    """
     for f in fields(Settings):
-        if not f.metadata.get("cli") or (names is not None and f.name not in names):
+        if not f.metadata.get("cli"):
+            continue
+        if names is not None and f.name not in names and f.metadata.get("cli_with") not in names:
             continue
         flag = "--" + f.name.replace("_", "-")
         env = ENV_PREFIX + f.name.upper()

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag import analysis
 from rag.analysis import analyze, canonical_number, detect_language, fold, stem, tokenize
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(analysis).failed == 0
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,10 @@ from the seed articles, with French and English claims."""
 
 from __future__ import annotations
 
-import doctest
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag import judge as judge_module
 from rag.judge import LexicalJudge, SupportJudge, strip_markers
 
 E1 = "Selon The Information, cette année, le créateur de ChatGPT perdra environ 5 milliards de dollars, selon une analyse financière basée sur des données internes."
@@ -110,9 +107,6 @@ KNOWN_MISSES = [
 def judge() -> LexicalJudge:
     return LexicalJudge()
 
-
-def test_doctests() -> None:
-    assert doctest.testmod(judge_module).failed == 0
 
 
 def test_pair_counts() -> None:

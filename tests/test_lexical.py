@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rag import lexical
 from rag.lexical import FORMAT_VERSION, LexicalIndex
 
 CHUNKS = [
@@ -25,9 +23,6 @@ CHUNKS = [
 def index() -> LexicalIndex:
     return LexicalIndex.build(CHUNKS, ["fr"] * len(CHUNKS))
 
-
-def test_doctests() -> None:
-    assert doctest.testmod(lexical).failed == 0
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,45 @@
+"""Prompt construction, and every docstring example of the package run as a test."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+import re
+
+import pytest
+
+import rag
+from rag.prompt import build_messages, gloss_amounts
+from rag.records import Passage
+
+MODULES = sorted(m.name for m in pkgutil.iter_modules(rag.__path__, "rag."))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0
+
+
+def _passage(text: str, language: str) -> Passage:
+    return Passage(rank=1, doc_id="a.txt", chunk_id="a.txt:0", start=0, end=len(text), score=1.0,
+                   text=text, language=language)
+
+
+def test_english_question_gets_french_amounts_spelled_in_english() -> None:
+    p = _passage("L'IA pourrait ajouter 20 000 milliards de dollars au PIB et 1,5 million d'emplois.", "fr")
+    user = build_messages("How much?", [p], "en")[-1]["content"]
+    assert "20 000 milliards (= 20 trillion) de dollars" in user
+    assert "1,5 million (= 1.5 million)" in user
+
+
+def test_same_language_passages_are_left_as_written() -> None:
+    p = _passage("OpenAI perdra 5 milliards de dollars.", "fr")
+    assert "(=" not in build_messages("Combien ?", [p], "fr")[-1]["content"]
+
+
+@pytest.mark.parametrize("text", ["5 milliards", "2024", "10 000 salariés et 3,4 md", "1.000.000 milliards", ""])
+def test_gloss_only_adds_readings(text: str) -> None:
+    glossed = gloss_amounts(text, "fr", "en")
+    assert re.sub(r" \(= [^)]*\)", "", glossed) == text
