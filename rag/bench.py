@@ -48,6 +48,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from .assistant import STOP
+from .bench_ann import bench_index_types, format_ann_table
+from .errors import ConfigError
 from .evaluate import (
     EvalItem,
     QuestionResult,
@@ -81,6 +83,8 @@ TARGET_OVERHEAD = 0.05
 TARGET_RETRIEVAL_MS = 30.0
 TARGET_INDEX_CHUNKS_PER_S = 100.0
 TARGET_PEAK_RSS_MB = 2500.0
+ANN_VECTORS = 1_000_000
+TARGET_ANN_RECALL = 0.95
 
 
 # --------------------------------------------------------------------------- records
@@ -612,6 +616,9 @@ def check_targets(r: dict[str, Any]) -> dict[str, bool | None]:
         "index_chunks_per_s": None if r.get("index_chunks_per_s") is None
         else r["index_chunks_per_s"] >= TARGET_INDEX_CHUNKS_PER_S,
         "peak_rss_mb": at_most(r.get("peak_rss_mb"), TARGET_PEAK_RSS_MB),
+        # The approximate index that `auto` picks at this size must find 95% of the exact top-10.
+        "ann_recall": None if (r.get("ann_vectors") or 0) < ANN_VECTORS
+        else (r.get(f"ann_recall_{r.get('ann_auto_kind')}") or 0.0) >= TARGET_ANN_RECALL,
     }
 
 
@@ -705,6 +712,10 @@ NOTES = [
     "question-vector cache emptied before each call; one warm-up round, then 3 rounds over the questions.",
     "Synthetic corpus: seed sentences recombined (seeded RNG) into chunks of <= chunk_size characters; "
     "BM25 postings are denser than in a real corpus (small vocabulary), so lexical latency is pessimistic.",
+    "Vector index benchmark: synthetic vectors mixing 3 real seed-index embeddings (Dirichlet weights) "
+    "plus noise; queries are 200 held-out vectors made the same way and the dev questions' real embeddings; "
+    "recall@10 against exact inner-product search; size is the serialised index; searches one at a time on "
+    "one thread, builds on all cores.",
     "peak_rss_mb: peak of the process up to the end of the questions (models, seed index, answering); "
     "peak_rss_mb_total also covers building and searching the synthetic index.",
 ]
@@ -713,13 +724,18 @@ NOTES = [
 def run_bench(settings: Settings, *, dataset: str = "eval/dev.jsonl", json_path: str | None = None,
               synthetic_chunks: int = FULL_SIZE, limit: int = 0, assistant: Any = None,
               measured_chunks: int = MEASURED_CHUNKS, full_embed: bool = False, progress: bool = True,
-              out: TextIO | None = None) -> dict[str, Any]:
+              out: TextIO | None = None, ann_vectors: int = ANN_VECTORS, ann_only: bool = False) -> dict[str, Any]:
     """Run the whole benchmark, print its table to ``out`` (stdout) and return (and
-    optionally write to ``json_path``) the results as a flat JSON-able dict."""
+    optionally write to ``json_path``) the results as a flat JSON-able dict.
+
+    ``ann_vectors`` > 0 adds the vector index benchmark at that size; ``ann_only``
+    runs only that part (no LLM is loaded)."""
     if limit < 0:
-        raise ValueError(f"limit must be >= 0, got {limit}")
+        raise ConfigError(f"limit must be >= 0, got {limit}")
     if synthetic_chunks < 1:
-        raise ValueError(f"synthetic_chunks must be >= 1, got {synthetic_chunks}")
+        raise ConfigError(f"synthetic_chunks must be >= 1, got {synthetic_chunks}")
+    if ann_vectors < 0 or (ann_only and ann_vectors < 1):
+        raise ConfigError(f"ann_vectors must be >= 1 with ann_only, >= 0 otherwise (got {ann_vectors})")
     started = time.perf_counter()
     items = load_dataset(dataset)
     if limit:
@@ -729,7 +745,11 @@ def run_bench(settings: Settings, *, dataset: str = "eval/dev.jsonl", json_path:
 
         assistant = Assistant(settings)
     settings = assistant.settings
-    result: dict[str, Any] = {"machine": machine_info(), "settings": asdict(settings), "dataset": str(dataset)}
+    result: dict[str, Any] = {"machine": machine_info(), "settings": public_settings(settings),
+                              "dataset": str(dataset)}
+    if ann_only:
+        result.update(_bench_ann(assistant, items, ann_vectors))
+        return _finish(result, started, json_path, out, format_ann_table(result))
 
     log.info("loading models and the index")
     assistant.embedder.encode_queries(["warm-up"])
@@ -761,11 +781,40 @@ def run_bench(settings: Settings, *, dataset: str = "eval/dev.jsonl", json_path:
         result.update(bench_synthetic(assistant, seed_data, questions, Path(tmp), n_chunks=synthetic_chunks,
                                       measured_chunks=measured_chunks, full_embed=full_embed, progress=progress))
     result["peak_rss_mb_total"] = _round(peak_rss_mb())
+    table = format_table(result)
+    if ann_vectors:
+        result.update(_bench_ann(assistant, items, ann_vectors))
+        table += "\n\n" + format_ann_table(result)
+    return _finish(result, started, json_path, out, table)
+
+
+def public_settings(settings: Settings) -> dict[str, Any]:
+    """The settings as written into result files: secrets left out.
+
+    >>> "llm_api_key" in public_settings(Settings(llm_api_key="s3cret"))
+    False
+    """
+    return {k: v for k, v in asdict(settings).items() if k != "llm_api_key"}
+
+
+def _bench_ann(assistant: Any, items: Sequence[EvalItem], n_vectors: int) -> dict[str, Any]:
+    """The vector index benchmark over vectors shaped like the seed index's (see rag.bench_ann)."""
+    data = assistant.data
+    base = [data.embeddings]
+    if data.sentences is not None:
+        base.append(data.sentences.vectors.astype(np.float32))
+    real_queries = assistant.embedder.encode_queries([item.question for item in items])
+    log.info("vector index benchmark at %d vectors", n_vectors)
+    return bench_index_types(np.vstack(base), n_vectors, real_queries=real_queries,
+                             threads=assistant.settings.threads)
+
+
+def _finish(result: dict[str, Any], started: float, json_path: str | None, out: TextIO | None,
+            table: str) -> dict[str, Any]:
     result["elapsed_s"] = _round(time.perf_counter() - started)
     result["targets"] = check_targets(result)
     result["notes"] = NOTES
-
-    print(format_table(result), file=out or sys.stdout)
+    print(table, file=out or sys.stdout)
     if json_path:
         path = Path(json_path)
         path.parent.mkdir(parents=True, exist_ok=True)

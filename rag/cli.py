@@ -180,7 +180,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from .bench import run_bench
 
     run_bench(settings, dataset=args.dataset, json_path=args.json_path, synthetic_chunks=args.synthetic_chunks,
-              limit=args.limit)
+              limit=args.limit, ann_vectors=args.ann_vectors, ann_only=args.ann_only)
     return 0
 
 
@@ -228,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", dest="json_path")
     p.add_argument("--synthetic-chunks", type=int, default=100_000)
     p.add_argument("--limit", type=int, default=0, help="Use only the first N questions (0 = all).")
+    p.add_argument("--ann-vectors", type=int, default=1_000_000,
+                   help="Vectors in the index-type benchmark (recall vs exact, build time, size); 0 skips it.")
+    p.add_argument("--ann-only", action="store_true", help="Run only the index-type benchmark (no LLM).")
     return parser
 
 

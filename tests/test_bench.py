@@ -19,6 +19,7 @@ from rag.bench import (
     truncate_kv,
     user_ttft_ms,
 )
+from rag.errors import ConfigError
 from rag.evaluate import citation_evidence, claim_sentences
 from rag.load import load_folder
 from rag.prompt import ABSTAIN_TOKEN
@@ -209,7 +210,7 @@ def test_run_bench_with_fakes(make_assistant, tmp_path):
     out = io.StringIO()
     json_path = tmp_path / "out" / "bench.json"
     r = run_bench(a.settings, dataset=str(DEV), json_path=str(json_path), synthetic_chunks=500, limit=3,
-                  assistant=a, measured_chunks=100, progress=False, out=out)
+                  assistant=a, measured_chunks=100, progress=False, out=out, ann_vectors=4000)
     assert REQUIRED_KEYS <= set(r)
     assert json.loads(json_path.read_text("utf-8")) == json.loads(json.dumps(r))
     # The indexer re-cuts the synthetic documents: at least the requested count, within one document.
@@ -227,8 +228,12 @@ def test_run_bench_with_fakes(make_assistant, tmp_path):
     assert r["llm_calls_baseline"] == 3 and r["machine"]["cpu_count"] >= 1
     assert r["settings"]["k"] == a.settings.k
     assert set(r["targets"]) == {"ttft_p50_ratio", "answer_accuracy", "citation_precision", "overhead_fraction",
-                                 "retrieval_ms_p50_100k", "index_chunks_per_s", "peak_rss_mb"}
+                                 "retrieval_ms_p50_100k", "index_chunks_per_s", "peak_rss_mb", "ann_recall"}
     assert r["targets"]["retrieval_ms_p50_100k"] is None  # 500 chunks say nothing about 100k
+    assert r["targets"]["ann_recall"] is None  # nor 4000 vectors about 1M
+    assert [row["kind"] for row in r["ann_table"]] == ["flat (exact)", "fp16", "ivfpq", "hnsw"]
+    assert r["ann_queries"] == 200 + 3 and all(0 <= row["recall_at_10"] <= 1 for row in r["ann_table"])
+    assert "recall@10 vs exact" in out.getvalue()
     assert all(v is None or isinstance(v, bool) for v in r["targets"].values())
     assert len(r["questions"]) == 6
     table = out.getvalue()
@@ -240,10 +245,21 @@ def test_run_bench_with_fakes(make_assistant, tmp_path):
 
 def test_run_bench_validates_arguments(make_assistant):
     a = make_assistant("x")
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         run_bench(a.settings, dataset=str(DEV), limit=-1, assistant=a)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         run_bench(a.settings, dataset=str(DEV), synthetic_chunks=0, assistant=a)
+    with pytest.raises(ConfigError):
+        run_bench(a.settings, dataset=str(DEV), ann_vectors=0, ann_only=True, assistant=a)
+
+
+def test_ann_only_loads_no_llm(make_assistant):
+    a = make_assistant("x")
+    out = io.StringIO()
+    r = run_bench(a.settings, dataset=str(DEV), assistant=a, ann_vectors=4000, ann_only=True, out=out)
+    assert a.llm.calls == [] and "ttft_ms_p50" not in r
+    assert r["ann_vectors"] == 4000 and r["ann_table"][0]["recall_at_10"] == 1.0
+    assert "| ivfpq |" in out.getvalue()
 
 
 def test_targets_and_table_handle_missing_values():
@@ -254,6 +270,9 @@ def test_targets_and_table_handle_missing_values():
     t = check_targets(r)
     assert t == {"ttft_p50_ratio": True, "answer_accuracy": False, "citation_precision": None,
                  "overhead_fraction": False, "retrieval_ms_p50_100k": True, "index_chunks_per_s": True,
-                 "peak_rss_mb": True}
+                 "peak_rss_mb": True, "ann_recall": None}
+    full = {"ann_vectors": 1_000_000, "ann_auto_kind": "ivfpq"}
+    assert check_targets({**full, "ann_recall_ivfpq": 0.97})["ann_recall"] is True
+    assert check_targets({**full, "ann_recall_ivfpq": 0.90})["ann_recall"] is False
     table = format_table(r)
     assert "100k chunks" in table and "FAIL" in table and "PASS" in table

@@ -291,3 +291,16 @@ def test_abstain_token_never_shows_while_streaming(make_assistant):
     updates, (messages, *_rest) = final(ui, "Quelle est la capitale de l'Australie ?")
     assert all(ABSTAIN_TOKEN not in u[0][-1]["content"] for u in updates)
     assert "tokens/s" not in messages[-1]["content"] and "answered in" in messages[-1]["content"]
+
+
+def test_model_choice_is_locked_when_an_llm_server_answers(make_assistant):
+    from ui.app import build_app
+
+    def model_dropdown(settings):
+        demo = build_app(make_assistant("x"), settings)
+        return next(b for b in demo.blocks.values() if getattr(b, "label", None) == "Model")
+
+    a = make_assistant("x")
+    assert model_dropdown(a.settings).interactive is not False
+    served = model_dropdown(a.settings.with_(llm_base_url="http://127.0.0.1:9/v1"))
+    assert served.interactive is False and "http://127.0.0.1:9/v1" in served.info

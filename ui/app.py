@@ -251,7 +251,11 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
                                           label="Passages (k)", min_width=150)
                             language = gr.Dropdown(LANGUAGES, value=settings.answer_language,
                                                    label="Answer language", min_width=150)
-                            model = gr.Dropdown(MODELS, value=preset, label="Model", min_width=150)
+                            # With an LLM server the server decides the model: shown, not chosen here.
+                            server = settings.llm_base_url
+                            model = gr.Dropdown(MODELS, value=preset, label="Model", min_width=150,
+                                                interactive=not server,
+                                                info=f"LLM server {server}" if server else None)
                         gguf_path = gr.Textbox(value=gguf, label="GGUF file path", placeholder="/path/to/model.gguf",
                                                visible=preset == "gguf")
                     with gr.Column(scale=2, min_width=340):
