@@ -23,7 +23,7 @@ from .llm import LLM, LlamaCppLLM
 from .prompt import ABSTAIN_TOKEN, build_messages, build_rewrite_messages
 from .records import Answer, Passage, Timings
 from .settings import Settings
-from .store import IndexData, load_index, read_manifest
+from .store import MANIFEST, IndexData, load_index, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,7 @@ class Assistant:
         self._llm = llm
         self._judge = judge
         self._data = data
+        self._stamp = self._stamp_now() if data is not None else None
         self._retriever: Any = None
         self._lock = threading.RLock()
 
@@ -218,6 +219,39 @@ class Assistant:
                 self._data = self._load_or_build()
             return self._data
 
+    def _stamp_now(self) -> tuple[int, int] | None:
+        try:
+            st = (self.index_dir / MANIFEST).stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def _reload(self) -> None:
+        """Load the index from disk again (callers hold the lock)."""
+        stamp = self._stamp_now()
+        self._data = load_index(self.index_dir, embedder_id=self.embedder.id)
+        self._stamp = stamp
+        self._retriever = None
+
+    def refresh(self) -> bool:
+        """Pick up an index rewritten by another process (``rag index``, another web worker).
+
+        Costs one ``stat`` per question; the manifest is replaced atomically and
+        last, so a changed stamp means a complete new generation. On failure the
+        index in memory stays in use. Returns True when it reloaded.
+        """
+        with self._lock:
+            if self._data is None or self._stamp_now() in (None, self._stamp):
+                return False
+            try:
+                self._reload()
+            except RagError as exc:
+                log.warning("keeping the loaded index: %s", exc)
+                self._stamp = self._stamp_now()
+                return False
+            log.info("index %s changed on disk: reloaded", self.index_dir)
+            return True
+
     def _load_or_build(self) -> IndexData:
         if read_manifest(self.index_dir) is None:
             docs = Path(self.settings.docs_dir)
@@ -230,6 +264,7 @@ class Assistant:
             self.reindex(docs)
             assert self._data is not None
             return self._data
+        self._stamp = self._stamp_now()
         return load_index(self.index_dir, embedder_id=self.embedder.id)
 
     def reindex(self, folder: str | Path | None = None, *, rebuild: bool = False, progress: bool = True) -> Any:
@@ -243,7 +278,7 @@ class Assistant:
                 max_bytes=int(self.settings.max_file_mb * 1e6), rebuild=rebuild, progress=progress,
                 index_type=self.settings.index_type,
             )
-            self._data = load_index(self.index_dir, embedder_id=self.embedder.id)
+            self._reload()
             self._retriever = None
         return report
 
@@ -254,7 +289,7 @@ class Assistant:
         with self._lock:
             report = remove_documents(list(doc_ids), index_dir=self.index_dir, embedder=self.embedder,
                                       index_type=self.settings.index_type)
-            self._data = load_index(self.index_dir, embedder_id=self.embedder.id)
+            self._reload()
             self._retriever = None
         return report
 
@@ -294,7 +329,7 @@ class Assistant:
             report = sync_documents([doc], index_dir=self.index_dir, embedder=self.embedder,
                                     chunk_size=self.settings.chunk_size, chunk_overlap=self.settings.chunk_overlap,
                                     remove_missing=False, progress=progress, index_type=self.settings.index_type)
-            self._data = load_index(self.index_dir, embedder_id=self.embedder.id)
+            self._reload()
             self._retriever = None
         return report
 
@@ -413,6 +448,7 @@ class Assistant:
         t0 = time.perf_counter()
         settings = self.settings
         text, truncated = clean_question(question, settings.max_question_chars)
+        self.refresh()
         lang = language if language in ("fr", "en") else self.language_of(text)
         notices = [TRUNCATED_NOTICE[lang].format(n=settings.max_question_chars)] if truncated else []
         standalone = text

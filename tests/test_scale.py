@@ -120,3 +120,24 @@ def test_index_type_setting_is_applied_and_kept_without_rebuilding(seeds_copy, t
     report = build(seeds_copy, idx)
     assert report.index_type == "flat"  # the setting changed: rebuilt and saved
     assert vectors.describe(load_index(idx).faiss_index) == "flat"
+
+
+def test_a_running_assistant_picks_up_an_index_rebuilt_by_another_process(make_assistant, seeds_copy, tmp_path):
+    a = make_assistant("OpenAI va perdre de l'argent [1].")
+    a.ask("Combien OpenAI va perdre ?")
+    assert "new.txt" not in a.data.documents
+    (seeds_copy / "new.txt").write_text("Mistral AI a levé 600 millions d'euros en juin 2024.", encoding="utf-8")
+    # Another writer (e.g. `rag index` or a second web worker) updates the same index directory.
+    build(seeds_copy, a.index_dir)
+    answer = a.ask("Combien Mistral AI a-t-elle levé ?")
+    assert "new.txt" in a.data.documents
+    assert any(p.doc_id == "new.txt" for p in answer.passages)
+    assert a.refresh() is False  # nothing changed since
+
+
+def test_a_broken_rewrite_keeps_the_loaded_index(make_assistant, tmp_path):
+    a = make_assistant("x")
+    n = len(a.data.documents)
+    manifest = a.index_dir / "manifest.json"
+    manifest.write_text("{ not json", encoding="utf-8")
+    assert a.refresh() is False and len(a.data.documents) == n
