@@ -33,10 +33,10 @@ ANN_THRESHOLD = 500_000
 KINDS = ("auto", "flat", "fp16", "ivfpq", "hnsw")
 IVF_NPROBE = 32
 TRAIN_PER_LIST = 50  # FAISS wants at least 39 training vectors per list
-REFINE_FACTOR = 8
+REFINE_FACTOR = 32  # measured at 1M: candidates x8 -> recall@10 0.80, x16 -> 0.91, x32 -> 0.97
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 256  # measured at 1M: 128 -> recall@10 0.947, 256 -> 0.967, 512 -> 0.979
 
 
 def _faiss() -> Any:
