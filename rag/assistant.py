@@ -303,14 +303,14 @@ class Assistant:
         import shutil
 
         from .indexer import sync_documents
-        from .load import SUPPORTED_SUFFIXES, load_file, safe_filename
+        from .load import SUPPORTED_SUFFIXES, load_file, megabytes, safe_filename
 
         name = safe_filename(filename or Path(source).name)
         if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
             raise IngestError(f"{name}: unsupported file type; use {', '.join(SUPPORTED_SUFFIXES)}.")
         size = Path(source).stat().st_size
         if size > self.settings.max_file_mb * 1e6:
-            raise IngestError(f"{name}: file too large ({size / 1e6:.1f} MB > {self.settings.max_file_mb:g} MB).")
+            raise IngestError(f"{name}: file too large ({megabytes(size)} > {megabytes(self.settings.max_file_mb * 1e6)}).")
         uploads = Path(self.settings.docs_dir) / "uploads"
         uploads.mkdir(parents=True, exist_ok=True)
         target = uploads / name

@@ -41,7 +41,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
         return 0
     for o in report.outcomes:
-        if o.status != "loaded":
+        if o.status != "loaded" or o.detail.startswith("decoded as") and o.detail != "decoded as utf-8":
             print(f"  {o.status:9s} {o.path}: {o.detail}")
     print(f"Index {settings.index_dir}: {report.summary()}")
     return 0

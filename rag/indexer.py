@@ -62,8 +62,10 @@ class IndexReport:
 
 def _existing(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int,
               rebuild: bool) -> IndexData | None:
+    if rebuild:  # before reading: --rebuild must also replace an unreadable manifest
+        return None
     manifest = read_manifest(index_dir)
-    if manifest is None or rebuild:
+    if manifest is None:
         return None
     built_with = manifest.get("embedder", {}).get("id")
     if built_with != embedder.id:

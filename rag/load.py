@@ -37,6 +37,15 @@ class LoadOutcome:
         return asdict(self)
 
 
+def megabytes(n_bytes: float) -> str:
+    """A size for messages, with enough digits to tell two sizes apart.
+
+    >>> megabytes(50_000_000), megabytes(20_480), megabytes(100_001)
+    ('50 MB', '0.02048 MB', '0.100001 MB')
+    """
+    return f"{n_bytes / 1e6:.6g} MB"
+
+
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -151,7 +160,7 @@ def load_file(path: str | os.PathLike[str], *, doc_id: str | None = None, max_by
     except OSError as exc:
         raise IngestError(f"cannot read file ({exc.strerror})") from exc
     if max_bytes is not None and size > max_bytes:
-        raise IngestError(f"file too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB limit)")
+        raise IngestError(f"file too large ({megabytes(size)} > {megabytes(max_bytes)} limit)")
     if size == 0:
         raise IngestError("empty file")
     note = ""

@@ -158,7 +158,10 @@ def save_index(data: IndexData, index_dir: Path) -> None:
     Callers hold :func:`index_lock`.
     """
     index_dir.mkdir(parents=True, exist_ok=True)
-    old = read_manifest(index_dir) if (index_dir / MANIFEST).exists() else None
+    try:
+        old = read_manifest(index_dir)
+    except IndexCorruptError:
+        old = None  # `rag index --rebuild` over an unreadable manifest: it is replaced below
     gen = max(data.generation, (old or {}).get("generation", 0)) + 1
     names = {
         "documents": f"documents-{gen}.jsonl",

@@ -24,7 +24,7 @@ from rag.errors import ConfigError, LLMError
 from rag.llm_http import OpenAICompatLLM, api_root, chatml
 from rag.settings import Settings, settings_from_args
 
-from .conftest import SEEDS, FakeEmbedder
+from .conftest import SEEDS, FakeEmbedder, stop_process
 
 GOOD_FR = "Selon The Information, OpenAI perdra environ 5 milliards de dollars cette année [1]."
 QUESTION = "Combien OpenAI devrait-elle perdre cette année ?"
@@ -289,12 +289,7 @@ def llama_server(tmp_path_factory) -> Iterator[str]:
             time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=15)
 
 
 @pytest.mark.slow
