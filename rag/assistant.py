@@ -16,7 +16,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .cite import QUESTION_WORDS, addresses_question, adds_content, answer_sentences, strip_markers, verify_answer
+from .cite import (
+    QUESTION_WORDS,
+    addresses_question,
+    adds_content,
+    answer_sentences,
+    starts_as_echo,
+    strip_markers,
+    verify_answer,
+)
 from .embed import Embedder, SentenceTransformerEmbedder
 from .errors import IndexMissingError, IngestError, RagError
 from .llm import LLM, LlamaCppLLM
@@ -468,7 +476,7 @@ class Assistant:
         answer.passages = passages
         messages = build_messages(standalone, passages[:len(texts)], lang, texts)
         yield "status", "generating"
-        raw = yield from self._generate(messages, timings, t0)
+        raw = yield from self._generate(messages, timings, t0, echo_of=standalone)
         result = None
         hint = None
         if is_degenerate(raw, standalone, lang):
@@ -500,10 +508,18 @@ class Assistant:
         rest = [i for i, t in enumerate(texts) if not t]
         return [passages[i] for i in used + rest], [texts[i] for i in used]
 
-    def _generate(self, messages: list[dict[str, str]], timings: Timings, t0: float) -> Generator[tuple[str, Any], None, str]:
-        """Stream one LLM completion as token events; returns the raw text."""
+    def _generate(self, messages: list[dict[str, str]], timings: Timings, t0: float,
+                  echo_of: str | None = None) -> Generator[tuple[str, Any], None, str]:
+        """Stream one LLM completion as token events; returns the raw text.
+
+        With ``echo_of`` (the question), the first words are held back until it is
+        clear the answer is not repeating the question; if it is, generation stops
+        there and "" is returned (nothing was shown).
+        """
         llm = self.llm
         pieces: list[str] = []
+        held: list[str] = []
+        deciding = echo_of is not None
         started = time.perf_counter()
         with getattr(llm, "lock", threading.RLock()):
             try:
@@ -512,12 +528,30 @@ class Assistant:
                 log.debug("token count failed", exc_info=True)
             for piece in llm.stream_chat(messages, max_tokens=self.settings.max_tokens,
                                          temperature=self.settings.temperature, stop=STOP):
-                if not timings.ttft_ms:
-                    timings.ttft_ms = round((time.perf_counter() - t0) * 1000, 1)
                 pieces.append(piece)
-                yield "token", piece
+                if deciding:
+                    echo = starts_as_echo("".join(pieces), echo_of or "")
+                    if echo:
+                        log.info("the answer repeats the question: stopped after %d tokens", len(pieces))
+                        break
+                    if echo is None:
+                        held.append(piece)
+                        continue
+                    deciding = False
+                for shown in [*held, piece]:
+                    if not timings.ttft_ms:
+                        timings.ttft_ms = round((time.perf_counter() - t0) * 1000, 1)
+                    yield "token", shown
+                held = []
+            else:
+                if held:  # the answer ended while still undecided: show it
+                    timings.ttft_ms = timings.ttft_ms or round((time.perf_counter() - t0) * 1000, 1)
+                    for shown in held:
+                        yield "token", shown
         timings.llm_ms = round(timings.llm_ms + (time.perf_counter() - started) * 1000, 1)
         timings.completion_tokens += len(pieces)
+        if deciding and pieces and starts_as_echo("".join(pieces), echo_of or ""):
+            return ""
         return "".join(pieces).strip()
 
     def _verified(self, answer: Answer, raw: str) -> Any:

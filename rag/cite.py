@@ -97,6 +97,34 @@ QUESTION_WORDS = frozenset(
 )
 
 
+def starts_as_echo(partial: str, question: str, words: int = 3) -> bool | None:
+    """Whether a streamed answer is starting to repeat an interrogative question.
+
+    True when the answer's first ``words`` words are the question's and the
+    question opens with an interrogative ("Pourquoi X coûte…" answered
+    "Pourquoi X coûte…"); False as soon as they differ; None while the answer
+    is too short to tell. Lets generation stop after a few tokens instead of
+    producing a whole echo that would be retried anyway.
+
+    >>> q = "Pourquoi le développement de ChatGPT coûte-t-il si cher ?"
+    >>> starts_as_echo("Pourquoi le", q), starts_as_echo("Pourquoi le développement de", q)
+    (None, True)
+    >>> starts_as_echo("Le développement", q), starts_as_echo("Le Wall Street Journal a", "Le Wall Street Journal a-t-il ?")
+    (False, False)
+    """
+    from .analysis import fold
+
+    asked = re.findall(r"\w+", fold(question))
+    if len(asked) < words or asked[0] not in QUESTION_WORDS:
+        return False
+    said = re.findall(r"\w+", fold(strip_markers(partial)))
+    if said[:words] != asked[:len(said[:words])]:
+        return False
+    if len(said) <= words and not re.search(r"\W$", partial):
+        return None  # the last word may still be growing
+    return said[:words] == asked[:words] or None
+
+
 def question_focus(question: str, lang: str) -> set[str]:
     """Content terms of the question that are not names: what is asked about.
 

@@ -120,6 +120,40 @@ def test_echoed_question_is_retried_and_left_out(make_assistant):
     assert ans.unsupported_sentences == []
 
 
+def test_an_echo_is_stopped_after_a_few_words_and_never_shown(make_assistant):
+    question = "Pourquoi le développement de modèles comme ChatGPT coûte-t-il si cher ?"
+    good = "Il faut du matériel de pointe et une quantité astronomique de données [1]."
+    produced: list[str] = []
+
+    def reply(messages):
+        return good if "Ne répète pas la question" in messages[-1]["content"] else question + " " + good
+
+    a = make_assistant(reply)
+    stream_chat = a.llm.stream_chat
+
+    def counting(*args, **kwargs):
+        for piece in stream_chat(*args, **kwargs):
+            produced.append(piece)
+            yield piece
+
+    a.llm.stream_chat = counting
+    events = list(a.events(question))
+    shown = "".join(v for k, v in events if k == "token")
+    assert ("status", "retrying") in events
+    assert shown == good and "Pourquoi" not in shown
+    # The echo cost 3 tokens, not the whole question and answer.
+    assert len(produced) == 3 + len(good.split())
+    answer = events[-1][1]
+    assert answer.timings.completion_tokens == len(produced) and not answer.abstained
+
+
+def test_an_answer_held_back_while_undecided_is_still_shown(make_assistant):
+    a = make_assistant("Pourquoi OpenAI")  # ends before the echo check can decide
+    events = list(a.events("Pourquoi OpenAI perd-elle de l'argent ?"))
+    first = events[:events.index(("status", "retrying"))]
+    assert "".join(v for k, v in first if k == "token") == "Pourquoi OpenAI"
+
+
 def test_mistranslated_figure_is_retried(make_assistant):
     question = "Selon Juan Leon, combien l'IA et la crypto pourraient-elles ajouter au PIB mondial d'ici 2030 ?"
 

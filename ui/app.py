@@ -113,6 +113,8 @@ class ChatUI:
             raw = ""
             for kind, value in events:
                 if kind == "status":
+                    if value == "retrying":
+                        raw = ""  # the first attempt is discarded: so is its text
                     status = STATUS_TEXT.get(value, value)
                     messages[-1] = {"role": "assistant", "content": fmt.streaming_html(raw, status)}
                     yield list(messages), panel, session, fmt.status_html(status), ""
