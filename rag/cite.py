@@ -107,8 +107,8 @@ def starts_as_echo(partial: str, question: str, words: int = 3) -> bool | None:
     producing a whole echo that would be retried anyway.
 
     >>> q = "Pourquoi le développement de ChatGPT coûte-t-il si cher ?"
-    >>> starts_as_echo("Pourquoi le", q), starts_as_echo("Pourquoi le développement de", q)
-    (None, True)
+    >>> [starts_as_echo(p, q) for p in ("Pour", "Pourquoi le", "Pourquoi le développement ", "Pourquoi pas")]
+    [None, None, True, False]
     >>> starts_as_echo("Le développement", q), starts_as_echo("Le Wall Street Journal a", "Le Wall Street Journal a-t-il ?")
     (False, False)
     """
@@ -118,11 +118,12 @@ def starts_as_echo(partial: str, question: str, words: int = 3) -> bool | None:
     if len(asked) < words or asked[0] not in QUESTION_WORDS:
         return False
     said = re.findall(r"\w+", fold(strip_markers(partial)))
-    if said[:words] != asked[:len(said[:words])]:
-        return False
-    if len(said) <= words and not re.search(r"\W$", partial):
-        return None  # the last word may still be growing
-    return said[:words] == asked[:words] or None
+    complete = bool(re.search(r"\W$", partial))  # else the last word may still be growing
+    for i, word in enumerate(said[:words]):
+        growing = i == len(said) - 1 and not complete
+        if not (asked[i].startswith(word) if growing else asked[i] == word):
+            return False
+    return True if len(said) > words or (len(said) == words and complete) else None
 
 
 def question_focus(question: str, lang: str) -> set[str]:
