@@ -272,8 +272,9 @@ class Assistant:
             self.reindex(docs)
             assert self._data is not None
             return self._data
-        self._stamp = self._stamp_now()
-        return load_index(self.index_dir, embedder_id=self.embedder.id)
+        self._reload()
+        assert self._data is not None
+        return self._data
 
     def reindex(self, folder: str | Path | None = None, *, rebuild: bool = False, progress: bool = True) -> Any:
         """Index ``folder`` (default: settings.docs_dir) incrementally and reload."""
@@ -287,7 +288,6 @@ class Assistant:
                 index_type=self.settings.index_type,
             )
             self._reload()
-            self._retriever = None
         return report
 
     def remove(self, doc_ids: list[str]) -> Any:
@@ -298,7 +298,6 @@ class Assistant:
             report = remove_documents(list(doc_ids), index_dir=self.index_dir, embedder=self.embedder,
                                       index_type=self.settings.index_type)
             self._reload()
-            self._retriever = None
         return report
 
     def add_file(self, source: str | Path, *, filename: str | None = None, progress: bool = False) -> Any:
@@ -338,7 +337,6 @@ class Assistant:
                                     chunk_size=self.settings.chunk_size, chunk_overlap=self.settings.chunk_overlap,
                                     remove_missing=False, progress=progress, index_type=self.settings.index_type)
             self._reload()
-            self._retriever = None
         return report
 
     def with_model(self, model: str) -> Assistant:
@@ -520,12 +518,9 @@ class Assistant:
         pieces: list[str] = []
         held: list[str] = []
         deciding = echo_of is not None
+        echoed = False
         started = time.perf_counter()
         with getattr(llm, "lock", threading.RLock()):
-            try:
-                timings.prompt_tokens = llm.count_tokens(messages)
-            except Exception:  # token counting is informative only
-                log.debug("token count failed", exc_info=True)
             for piece in llm.stream_chat(messages, max_tokens=self.settings.max_tokens,
                                          temperature=self.settings.temperature, stop=STOP):
                 pieces.append(piece)
@@ -533,6 +528,7 @@ class Assistant:
                     echo = starts_as_echo("".join(pieces), echo_of or "")
                     if echo:
                         log.info("the answer repeats the question: stopped after %d tokens", len(pieces))
+                        echoed = True
                         break
                     if echo is None:
                         held.append(piece)
@@ -543,16 +539,17 @@ class Assistant:
                         timings.ttft_ms = round((time.perf_counter() - t0) * 1000, 1)
                     yield "token", shown
                 held = []
-            else:
-                if held:  # the answer ended while still undecided: show it
-                    timings.ttft_ms = timings.ttft_ms or round((time.perf_counter() - t0) * 1000, 1)
-                    for shown in held:
-                        yield "token", shown
-        timings.llm_ms = round(timings.llm_ms + (time.perf_counter() - started) * 1000, 1)
+            if held and not echoed:  # the answer ended while still undecided: show it
+                timings.ttft_ms = timings.ttft_ms or round((time.perf_counter() - t0) * 1000, 1)
+                for shown in held:
+                    yield "token", shown
+            timings.llm_ms = round(timings.llm_ms + (time.perf_counter() - started) * 1000, 1)
+            try:  # informative only, and counted after the answer so it never delays the first token
+                timings.prompt_tokens = llm.count_tokens(messages)
+            except Exception:
+                log.debug("token count failed", exc_info=True)
         timings.completion_tokens += len(pieces)
-        if deciding and pieces and starts_as_echo("".join(pieces), echo_of or ""):
-            return ""
-        return "".join(pieces).strip()
+        return "" if echoed else "".join(pieces).strip()
 
     def _verified(self, answer: Answer, raw: str) -> Any:
         """The verification of ``raw``, or None when it must end in an abstention."""

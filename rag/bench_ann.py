@@ -12,6 +12,7 @@ vectors made the same way plus the real embeddings of the dev questions.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -87,7 +88,7 @@ def bench_index_types(base: np.ndarray, n_vectors: int, *, kinds: Sequence[str] 
     log.info("%d synthetic vectors in %.1f s", n_vectors, time.perf_counter() - t0)
     exact_index = faiss.IndexFlatIP(data.shape[1])
     exact_index.add(data)
-    faiss.omp_set_num_threads(threads or 2)
+    faiss.omp_set_num_threads(threads or os.cpu_count() or 1)
     _, exact = exact_index.search(queries, k)  # batched ground truth
     faiss.omp_set_num_threads(1)
     _, exact_ms = _search_all(exact_index, queries, k)

@@ -221,7 +221,8 @@ def remove_documents(doc_ids: list[str], *, index_dir: Path, embedder: Embedder,
             hints = {u: difflib.get_close_matches(u, list(data.documents), n=3, cutoff=0.6) for u in unknown}
             detail = "; ".join(f"{u!r}" + (f" (did you mean {', '.join(h)}?)" if h else "") for u, h in hints.items())
             raise RagError(f"Not in the index {index_dir}: {detail}. `rag index --json` lists the documents.")
-        keep = [d for doc_id, d in data.documents.items() if doc_id not in set(doc_ids)]
+        gone = set(doc_ids)
+        keep = [d for doc_id, d in data.documents.items() if doc_id not in gone]
         if not keep:
             raise RagError("Removing every document would leave an empty index; delete the index folder instead.")
         report = _sync(keep, index_dir=index_dir, embedder=embedder, chunk_size=data.chunk_size,

@@ -16,6 +16,8 @@ from typing import Any
 from .errors import ConfigError
 
 ENV_PREFIX = "RAG_"
+# Vector index types (rag.vectors builds them); "auto" picks one by corpus size.
+INDEX_TYPES = ("auto", "flat", "fp16", "ivfpq", "hnsw")
 
 
 def _default_cache_dir() -> str:
@@ -44,15 +46,11 @@ class Settings:
     n_ctx: int = _opt(4096, "LLM context window in tokens.")
     n_threads: int = _opt(0, "LLM threads (0 = number of CPU cores).")
     n_batch: int = _opt(512, "LLM prompt batch size.")
-    # The LLM server options are offered by the commands that generate answers (those with --max-tokens).
     llm_base_url: str = _opt(
-        "", "OpenAI-compatible LLM server, e.g. http://127.0.0.1:8080/v1 (empty = llama.cpp in-process).",
-        cli_with="max_tokens",
+        "", "OpenAI-compatible LLM server, e.g. http://127.0.0.1:8080/v1 (empty = llama.cpp in-process)."
     )
-    llm_model: str = _opt("", "Model name asked of the LLM server (empty = the server's first model).",
-                          cli_with="max_tokens")
-    llm_timeout: float = _opt(120.0, "Seconds the LLM server may stay silent before the answer fails.",
-                              cli_with="max_tokens")
+    llm_model: str = _opt("", "Model name asked of the LLM server (empty = the server's first model).")
+    llm_timeout: float = _opt(120.0, "Seconds the LLM server may stay silent before the answer fails.")
     # A secret: environment only (RAG_LLM_API_KEY), never a flag nor in repr().
     llm_api_key: str = field(default="", repr=False, metadata={"help": "API key of the LLM server.", "cli": False})
     max_tokens: int = _opt(200, "Maximum tokens generated per answer.")
@@ -82,8 +80,8 @@ class Settings:
             raise ConfigError("chunk_overlap must be between 0 and chunk_size.")
         if self.channels not in ("hybrid", "dense", "lexical"):
             raise ConfigError(f"channels must be hybrid, dense or lexical (got {self.channels!r}).")
-        if self.index_type not in ("auto", "flat", "fp16", "ivfpq", "hnsw"):
-            raise ConfigError(f"index_type must be auto, flat, fp16, ivfpq or hnsw (got {self.index_type!r}).")
+        if self.index_type not in INDEX_TYPES:
+            raise ConfigError(f"index_type must be one of {', '.join(INDEX_TYPES)} (got {self.index_type!r}).")
         if self.answer_language not in ("auto", "fr", "en"):
             raise ConfigError(f"answer_language must be auto, fr or en (got {self.answer_language!r}).")
         if self.llm_base_url:
@@ -136,14 +134,9 @@ def _parse(name: str, type_: Any, raw: str) -> Any:
 
 
 def add_settings_args(parser: argparse.ArgumentParser, names: list[str] | None = None) -> None:
-    """Add ``--flag`` options for settings fields (all CLI fields when ``names`` is None).
-
-    A field whose metadata has ``cli_with="other"`` is added wherever ``other`` is.
-    """
+    """Add ``--flag`` options for settings fields (all CLI fields when ``names`` is None)."""
     for f in fields(Settings):
-        if not f.metadata.get("cli"):
-            continue
-        if names is not None and f.name not in names and f.metadata.get("cli_with") not in names:
+        if not f.metadata.get("cli") or (names is not None and f.name not in names):
             continue
         flag = "--" + f.name.replace("_", "-")
         env = ENV_PREFIX + f.name.upper()

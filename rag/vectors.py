@@ -27,12 +27,14 @@ from typing import Any
 import numpy as np
 
 from .errors import missing_dependency
+from .settings import INDEX_TYPES
 
 FP16_THRESHOLD = 20_000
 ANN_THRESHOLD = 500_000
-KINDS = ("auto", "flat", "fp16", "ivfpq", "hnsw")
+KINDS = INDEX_TYPES
 IVF_NPROBE = 32
-TRAIN_PER_LIST = 50  # FAISS wants at least 39 training vectors per list
+MIN_TRAIN_PER_LIST = 40  # FAISS wants at least 39 training vectors per list...
+TRAIN_PER_LIST = 50  # ...and k-means is trained on this many per list when the corpus has them
 REFINE_FACTOR = 32  # measured at 1M: candidates x8 -> recall@10 0.80, x16 -> 0.91, x32 -> 0.97
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
@@ -51,7 +53,7 @@ def _faiss() -> Any:
 def choose_kind(n: int, kind: str = "auto") -> str:
     """The index type for ``n`` vectors.
 
-    An IVF index needs enough vectors to train its lists: below 40 per list of
+    An IVF index needs enough vectors to train its lists: below ``MIN_TRAIN_PER_LIST`` per list of
     the smallest configuration it falls back to exact search.
 
     >>> choose_kind(1000), choose_kind(100_000), choose_kind(2_000_000), choose_kind(500, "ivfpq")
@@ -61,7 +63,7 @@ def choose_kind(n: int, kind: str = "auto") -> str:
         raise ValueError(f"unknown index type {kind!r}: use {', '.join(KINDS)}")
     if kind == "auto":
         kind = "ivfpq" if n >= ANN_THRESHOLD else "fp16" if n >= FP16_THRESHOLD else "flat"
-    if kind == "ivfpq" and n < 40 * ivf_lists(n):
+    if kind == "ivfpq" and n < MIN_TRAIN_PER_LIST * ivf_lists(n):
         return "flat"
     return kind
 
