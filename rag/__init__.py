@@ -21,15 +21,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .assistant import Assistant, Conversation
-    from .records import Answer, Citation, Passage
-    from .settings import Settings
+    from rag.assistant import Assistant
+    from rag.conversation import Conversation
+    from rag.records import Answer, Citation, Passage
+    from rag.settings import Settings
 
 __all__ = ["Answer", "Assistant", "Citation", "Conversation", "Passage", "Settings"]
 
 _LAZY = {
     "Assistant": ".assistant",
-    "Conversation": ".assistant",
+    "Conversation": ".conversation",
     "Answer": ".records",
     "Citation": ".records",
     "Passage": ".records",

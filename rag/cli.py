@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .errors import RagError
-from .settings import Settings, add_settings_args, settings_from_args
+from rag.errors import RagError, redact
+from rag.settings import Settings, add_settings_args, settings_from_args
 
 log = logging.getLogger("rag")
 
@@ -26,13 +26,13 @@ ANSWERING = ["k", "max_tokens", "temperature", "answer_language", "context_budge
 
 
 def _assistant(settings: Settings) -> Any:
-    from .assistant import Assistant
+    from rag.assistant import Assistant
 
     return Assistant(settings)
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from .assistant import Assistant
+    from rag.assistant import Assistant
 
     folder = args.folder or settings.docs_dir
     assistant = Assistant(settings)
@@ -50,7 +50,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from .assistant import Assistant
+    from rag.assistant import Assistant
 
     assistant = Assistant(settings)
     sources = {d: assistant.data.documents[d].source for d in args.doc_ids if d in assistant.data.documents}
@@ -129,7 +129,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             assert stream.answer is not None
             _print_answer(stream.answer, streamed=True)
         except RagError as exc:
-            print(f"error: {exc}")
+            print(f"error: {redact(str(exc))}")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -145,7 +145,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
-    from .models import describe_models
+    from rag.answer.models import describe_models
 
     rows = describe_models(settings.model_cache, assemble_missing=args.assemble)
     if args.json:
@@ -161,23 +161,24 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from . import evaluate
+    from rag.eval.dataset import DEFAULT_DATASET, load_dataset
+    from rag.eval.report import format_table, write_chart, write_json, write_markdown
+    from rag.eval.run import run_eval
 
-    assistant = _assistant(settings)
-    items = evaluate.load_dataset(args.dataset)
-    result = evaluate.run_eval(assistant, items, retrieval_only=args.retrieval_only, answer_k=args.k)
-    print(evaluate.format_table(result))
+    items = load_dataset(args.dataset or DEFAULT_DATASET)  # before loading any model: a bad file fails fast
+    result = run_eval(_assistant(settings), items, retrieval_only=args.retrieval_only, answer_k=args.k)
+    print(format_table(result))
     if args.json_path:
-        evaluate.write_json(result, args.json_path)
+        write_json(result, args.json_path)
     if args.report:
-        evaluate.write_markdown(result, args.report)
+        write_markdown(result, args.report)
     if args.chart:
-        evaluate.write_chart(result, args.chart)
+        write_chart(result, args.chart)
     return 0
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from .bench import run_bench
+    from rag.eval.bench import run_bench
 
     run_bench(settings, dataset=args.dataset, json_path=args.json_path, synthetic_chunks=args.synthetic_chunks,
               limit=args.limit, ann_vectors=args.ann_vectors, ann_only=args.ann_only)
@@ -217,14 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assemble", action="store_true", help="Assemble and verify missing preset files.")
 
     p = add("eval", cmd_eval, "Evaluate retrieval, answers and citations on a QA set.", ANSWERING)
-    p.add_argument("dataset", help="JSONL file (see eval/README in the docs).")
+    p.add_argument("dataset", nargs="?", default=None,
+                   help="JSONL file (see eval/README in the docs; default: the repository's eval/dev.jsonl).")
     p.add_argument("--json", dest="json_path", help="Write the metrics as JSON here.")
     p.add_argument("--report", help="Write a Markdown report here.")
     p.add_argument("--chart", help="Write a PNG chart here.")
     p.add_argument("--retrieval-only", action="store_true", help="Skip generation (seconds).")
 
     p = add("bench", cmd_bench, "Benchmark indexing, retrieval and answering.", ANSWERING)
-    p.add_argument("--dataset", default="eval/dev.jsonl")
+    p.add_argument("--dataset", default=None,
+                   help="JSONL QA set (default: the repository's eval/dev.jsonl, wherever rag is run from).")
     p.add_argument("--json", dest="json_path")
     p.add_argument("--synthetic-chunks", type=int, default=100_000)
     p.add_argument("--limit", type=int, default=0, help="Use only the first N questions (0 = all).")
@@ -243,7 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from_args(args)
         return int(args.func(args, settings) or 0)
     except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file the user named or owns: say which and what went wrong
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {redact(where + (exc.strerror or str(exc)))}; check the path and its permissions.",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

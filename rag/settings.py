@@ -12,12 +12,31 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from .errors import ConfigError
+from rag.errors import ConfigError, redact
 
 ENV_PREFIX = "RAG_"
-# Vector index types (rag.vectors builds them); "auto" picks one by corpus size.
+# Vector index types (rag.index.vectors builds them); "auto" picks one by corpus size.
 INDEX_TYPES = ("auto", "flat", "fp16", "ivfpq", "hnsw")
+
+
+def api_root(base_url: str) -> str:
+    """The ``/v1`` API root of an OpenAI-compatible server, given with or without ``/v1``.
+
+    >>> api_root("http://127.0.0.1:8080")
+    'http://127.0.0.1:8080/v1'
+    >>> api_root("http://127.0.0.1:8080/v1/")
+    'http://127.0.0.1:8080/v1'
+    """
+    url = base_url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"The LLM server URL must start with http:// or https:// (got {redact(base_url)!r}), "
+            "e.g. http://127.0.0.1:8080/v1."
+        )
+    return url if url.endswith("/v1") else url + "/v1"
 
 
 def _default_cache_dir() -> str:
@@ -85,8 +104,6 @@ class Settings:
         if self.answer_language not in ("auto", "fr", "en"):
             raise ConfigError(f"answer_language must be auto, fr or en (got {self.answer_language!r}).")
         if self.llm_base_url:
-            from .llm_http import api_root
-
             api_root(self.llm_base_url)  # raises ConfigError unless http(s)://host...
         if self.llm_timeout <= 0:
             raise ConfigError(f"llm_timeout must be positive (got {self.llm_timeout}).")

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +19,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 DEV = ROOT / "eval" / "dev.jsonl"
+
+
+def seed_articles() -> list[Path]:
+    """The articles of seeds/ (the folder also holds metadata that is not indexed)."""
+    from rag.index.load import SUPPORTED_SUFFIXES
+
+    return sorted(p for p in SEEDS.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
 
 
 class FakeEmbedder:
@@ -60,14 +68,39 @@ class FakeLLM:
         return sum(len(m["content"].split()) for m in messages)
 
 
+_LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0")
+_connect = socket.socket.connect
+_connect_ex = socket.socket.connect_ex
+
+
+def _local_only(address) -> None:
+    """Refuse any connection that would leave the machine (loopback and Unix sockets pass)."""
+    host = address[0] if isinstance(address, tuple) else None
+    if isinstance(host, str) and not host.startswith(_LOOPBACK):
+        raise ConnectionRefusedError(f"tests may not use the network (connection to {address!r} refused)")
+
+
+def _guarded_connect(self, address):
+    _local_only(address)
+    return _connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    _local_only(address)
+    return _connect_ex(self, address)
+
+
 @pytest.fixture(autouse=True)
 def _isolate(monkeypatch, tmp_path_factory):
-    """No user settings leak in, no hub: offline flags and no RAG_* variables for every test."""
+    """No user settings leak in, no hub, no network: offline flags, no RAG_* variables, and
+    sockets that refuse every non-loopback address, for every test."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     for key in list(os.environ):
         if key.startswith("RAG_"):
             monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     yield
 
 

@@ -1,4 +1,4 @@
-"""Tests for rag.analysis: folding, language detection and the analyser."""
+"""Tests for rag.text.analysis: folding, language detection and the analyser."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.analysis import analyze, canonical_number, detect_language, fold, stem, tokenize
+from rag.text.analysis import analyze, canonical_number, detect_language, fold, stem, tokenize
 
 
 @pytest.mark.parametrize(

@@ -7,25 +7,17 @@ import re
 import numpy as np
 import pytest
 
-from rag.bench import (
-    baseline_answer,
-    check_targets,
-    common_prefix,
-    documents_for_chunks,
-    format_table,
-    kv_tokens,
-    pipeline_messages,
-    run_bench,
-    truncate_kv,
-    user_ttft_ms,
-)
+from rag.answer.prompt import ABSTAIN_TOKEN
 from rag.errors import ConfigError
-from rag.evaluate import citation_evidence, claim_sentences
-from rag.load import load_folder
-from rag.prompt import ABSTAIN_TOKEN
+from rag.eval.bench import bench_table as format_table
+from rag.eval.bench import check_targets, run_bench
+from rag.eval.bench_answers import baseline_answer, common_prefix, kv_tokens, truncate_kv, user_ttft_ms
+from rag.eval.bench_index import documents_for_chunks
+from rag.eval.metrics import citation_evidence, claim_sentences
+from rag.eval.synthetic import ReuseEmbedder, fill_vectors, seed_sentences, synthetic_corpus
+from rag.index.load import load_folder
 from rag.records import Answer, Passage, Timings
-from rag.sentences import split_sentences
-from rag.synthetic import ReuseEmbedder, fill_vectors, seed_sentences, synthetic_corpus
+from rag.text.sentences import split_sentences
 
 from .conftest import DEV, SEEDS
 
@@ -117,7 +109,7 @@ def test_reuse_embedder_serves_known_vectors_and_perturbs_the_rest(fake_embedder
 
 
 def test_documents_for_chunks_is_the_shortest_prefix(sentences):
-    from rag.chunk import chunk_document
+    from rag.index.chunk import chunk_document
 
     docs, _ = synthetic_corpus(sentences, 200)
     picked = documents_for_chunks(docs, 100, chunk_size=500, chunk_overlap=100)
@@ -187,6 +179,10 @@ def test_kv_helpers_truncate_and_tolerate_llms_without_llama(make_assistant):
     assert common_prefix([1, 2, 3], [1, 2, 4, 5]) == 2
 
 
+def pipeline_messages(assistant, question):
+    return assistant.pipeline().prepare(question).messages
+
+
 def test_pipeline_messages_are_what_the_llm_received(make_assistant):
     a = make_assistant(cite_first_passage)
     for q in ["Combien OpenAI devrait-elle perdre cette année ?", "Which AI company spends more than it earns?"]:
@@ -218,9 +214,18 @@ def test_run_bench_with_fakes(make_assistant, tmp_path):
     assert 100 <= r["synthetic_embedded_chunks"] < 120
     for key in ("ttft_ms_p50", "ttft_ms_p50_baseline", "total_ms_p50", "total_ms_p50_baseline",
                 "retrieval_ms_p50_seeds", "retrieval_ms_p50_100k", "index_chunks_per_s",
-                "index_chunks_per_s_100k", "peak_rss_mb", "raw_llm_ms_p50", "prompt_tokens_mean",
+                "index_chunks_per_s_100k", "peak_rss_mb", "prompt_tokens_mean",
                 "prompt_tokens_mean_baseline"):
-        assert r[key] is not None and r[key] >= 0, key
+        assert r[key] is not None and r[key] > 0, key
+    assert r["raw_llm_ms_p50"] is not None and r["raw_llm_ms_p50"] >= 0  # the fake LLM takes ~0 ms
+    # Figures that must agree with each other, not just be present.
+    assert r["ttft_ms_p50"] <= r["total_ms_p50"] and r["ttft_ms_p50_baseline"] <= r["total_ms_p50_baseline"]
+    assert r["retrieval_ms_p50_seeds"] <= r["retrieval_ms_p95_seeds"]
+    assert r["peak_rss_mb"] <= r["peak_rss_mb_total"]
+    pipeline = [q for q in r["questions"] if q["system"] == "pipeline"]
+    assert all(q["ttft_ms"] <= q["total_ms"] and q["llm_ms"] <= q["total_ms"] for q in pipeline)
+    assert r["prompt_tokens_mean"] == pytest.approx(abs=0.05, expected=
+        sum(q["prompt_tokens"] for q in pipeline if q["prompt_tokens"]) / sum(1 for q in pipeline if q["prompt_tokens"]))
     for key in ("answer_accuracy", "answer_accuracy_baseline", "citation_precision", "citation_precision_baseline"):
         assert 0 <= r[key] <= 1, key
     assert r["overhead_fraction"] <= 1

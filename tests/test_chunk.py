@@ -4,11 +4,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.chunk import chunk_document, chunk_spans
-from rag.load import load_file
-from rag.sentences import normalize_text, sentence_spans, split_sentences
+from rag.index.chunk import chunk_document, chunk_spans
+from rag.index.load import load_file
+from rag.text.sentences import normalize_text, sentence_spans, split_sentences
 
-from .conftest import SEEDS
+from .conftest import seed_articles
 
 
 @pytest.mark.parametrize(
@@ -27,7 +27,7 @@ def test_sentences_fr_en(text, expected):
 
 
 def test_chunks_cover_seed_documents_exactly():
-    for path in sorted(SEEDS.iterdir()):
+    for path in seed_articles():
         doc, _ = load_file(path)
         chunks = chunk_document(doc, 500, 100)
         assert chunks, path

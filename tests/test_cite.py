@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.cite import answer_sentences, parse_markers, strip_markers, verify_answer
+from rag.answer.cite import verify_answer
+from rag.answer.markers import answer_sentences, parse_markers, strip_markers
 from rag.records import Passage
 
 DOC = (

@@ -1,4 +1,4 @@
-"""Tests for rag.evaluate and rag.report with a fake assistant and a fake judge."""
+"""Tests for rag.eval.metrics and rag.eval.report with a fake assistant and a fake judge."""
 
 from __future__ import annotations
 
@@ -10,32 +10,28 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.evaluate import (
-    LANGUAGES,
-    EvalItem,
+from rag.answer.echo import degenerate_reason
+from rag.answer.markers import parse_markers, strip_markers
+from rag.eval.dataset import EvalItem, load_dataset
+from rag.eval.metrics import (
     GoldSpan,
     QuestionResult,
     answer_matches,
-    build_result,
     citation_evidence,
     cites_gold,
     claim_sentences,
-    degenerate_reason,
     first_hit_rank,
-    fold,
-    load_dataset,
     locate_quote,
-    parse_markers,
     passage_covers,
     percentile,
-    run_eval,
     score_citations,
     score_question,
-    strip_markers,
-    summarize,
 )
+from rag.eval.report import format_table, md_cell, write_chart, write_json, write_markdown
+from rag.eval.run import build_result, run_eval, summarize
 from rag.records import Answer, Citation, Passage, Timings
-from rag.report import format_table, md_cell, write_chart, write_json, write_markdown
+from rag.text.analysis import LANGUAGES
+from rag.text.analysis import fold_phrase as fold
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -497,7 +493,7 @@ def test_gold_citation_rate_counts_answered_answerable_questions():
 
 def test_detect_language_restricted_to_french_and_english():
     pytest.importorskip("py3langid")
-    from rag.evaluate import detect_language
+    from rag.eval.metrics import answer_language as detect_language
 
     assert detect_language("Mistral AI a levé 600 millions d'euros auprès de ses investisseurs [1].") == "fr"
     assert detect_language("The company raised six hundred million euros from its investors [1].") == "en"

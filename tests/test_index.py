@@ -9,12 +9,12 @@ import textwrap
 import numpy as np
 import pytest
 
+from rag.answer.retrieve import Retriever, merge_spans, rrf_fuse
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from rag.indexer import index_folder
-from rag.retrieve import Retriever, merge_spans, rrf_fuse
-from rag.store import MANIFEST, load_index
+from rag.index.store import MANIFEST, load_index
+from rag.index.sync import index_folder
 
-from .conftest import ROOT, FakeEmbedder
+from .conftest import ROOT, FakeEmbedder, seed_articles
 
 
 def build(docs, index_dir, embedder=None, **kw):
@@ -28,14 +28,23 @@ def test_build_and_round_trip(seeds_copy, tmp_path):
     assert len(report.added) == 5 and report.n_chunks > 10
     manifest = json.loads((idx / MANIFEST).read_text())
     assert manifest["format_version"] == 1 and manifest["embedder"] == {"id": "fake-embedder", "dim": 256}
-    assert set(manifest["documents"]) == {p.name for p in seeds_copy.iterdir()}
-    data = load_index(idx, embedder_id="fake-embedder")
+    assert set(manifest["documents"]) == {p.name for p in seed_articles()}
+    # Save then load: the index as built in memory against a fresh load of the files written
+    # (copied elsewhere first, so nothing can come from the builder's memory).
+    built = report.data
+    assert built is not None and built.generation == manifest["generation"]
+    copy = tmp_path / "copy"
+    shutil.copytree(idx, copy)
+    data = load_index(copy, embedder_id="fake-embedder")
+    assert data is not built and data.documents == built.documents and data.chunks == built.chunks
+    assert np.array_equal(data.embeddings, built.embeddings)
     for c in data.chunks:
         assert data.documents[c.doc_id].text[c.start:c.end] == c.text
-    # save then load gives the same top-k
-    r1 = Retriever(data, FakeEmbedder()).retrieve("Combien OpenAI va perdre ?", k=5, language="fr")[0]
-    r2 = Retriever(load_index(idx), FakeEmbedder()).retrieve("Combien OpenAI va perdre ?", k=5, language="fr")[0]
-    assert [(p.chunk_id, p.start, p.end) for p in r1] == [(p.chunk_id, p.start, p.end) for p in r2]
+    for q, lang in [("Combien OpenAI va perdre ?", "fr"), ("Which company raised money?", "en")]:
+        r1 = Retriever(built, FakeEmbedder()).retrieve(q, k=5, language=lang)[0]
+        r2 = Retriever(data, FakeEmbedder()).retrieve(q, k=5, language=lang)[0]
+        assert r1 and [(p.chunk_id, p.start, p.end, p.score) for p in r1] == [
+            (p.chunk_id, p.start, p.end, p.score) for p in r2]
 
 
 def test_incremental_reembeds_only_changes(seeds_copy, tmp_path):
@@ -93,7 +102,7 @@ def test_sigkill_during_build_keeps_previous_index(seeds_copy, tmp_path):
         sys.path.insert(0, {str(ROOT)!r})
         sys.path.insert(0, {str(ROOT / 'tests')!r})
         from conftest import FakeEmbedder
-        from rag.indexer import index_folder
+        from rag.index.sync import index_folder
         class Slow(FakeEmbedder):
             def encode_passages(self, texts, progress=False):
                 print('embedding', flush=True)
@@ -144,8 +153,8 @@ def test_reranker_reorders_the_head(seeds_copy, tmp_path):
 
 
 def test_missing_cross_encoder_is_a_clear_error():
+    from rag.answer.rerank import CrossEncoderReranker
     from rag.errors import ModelError
-    from rag.rerank import CrossEncoderReranker
 
     with pytest.raises(ModelError, match="unset --reranker"):
         CrossEncoderReranker("/nonexistent/cross-encoder").scores("q", ["t"])

@@ -1,4 +1,4 @@
-"""Tests for rag.judge: the lexical citation support judge on French evidence
+"""Tests for rag.answer.judge: the lexical citation support judge on French evidence
 from the seed articles, with French and English claims."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.judge import LexicalJudge, SupportJudge, strip_markers
+from rag.answer.judge import LexicalJudge, SupportJudge
+from rag.answer.markers import strip_markers
 
 E1 = "Selon The Information, cette année, le créateur de ChatGPT perdra environ 5 milliards de dollars, selon une analyse financière basée sur des données internes."
 E2 = "En effet, ses revenus augmentent rapidement et s'élèvent déjà à environ 3,4 milliards de dollars par an, selon le même média."

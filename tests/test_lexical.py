@@ -1,4 +1,4 @@
-"""Tests for rag.lexical: BM25 ranking, cross-lingual queries, persistence."""
+"""Tests for rag.index.lexical: BM25 ranking, cross-lingual queries, persistence."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.lexical import FORMAT_VERSION, LexicalIndex
+from rag.index.lexical import FORMAT_VERSION, LexicalIndex
 
 CHUNKS = [
     "Selon The Information, cette année, le créateur de ChatGPT perdra environ 5 milliards de dollars.",

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
+from rag.answer.llm_http import OpenAICompatLLM, chatml
 from rag.assistant import Assistant
 from rag.errors import ConfigError, LLMError
-from rag.llm_http import OpenAICompatLLM, api_root, chatml
-from rag.settings import Settings, settings_from_args
+from rag.settings import Settings, api_root, settings_from_args
 
 from .conftest import SEEDS, FakeEmbedder, stop_process
 
@@ -261,7 +261,7 @@ def test_cli_ask_with_the_server_down(monkeypatch, capsys, tmp_path, seeds_copy)
 # ---------- a real llama_cpp.server with the small GGUF ----------
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory) -> Iterator[str]:
-    from rag.models import resolve_model
+    from rag.answer.models import resolve_model
 
     model = resolve_model("small", Settings().model_cache)
     port = free_port()

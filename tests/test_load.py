@@ -5,7 +5,7 @@ import os
 import pytest
 
 from rag.errors import IngestError
-from rag.load import decode_bytes, extract_date, extract_title, load_file, load_folder
+from rag.index.load import decode_bytes, extract_date, extract_title, load_file, load_folder
 
 from .conftest import SEEDS
 
@@ -54,7 +54,7 @@ def test_html_main_text(tmp_path):
 
 def test_pdf_text(tmp_path):
     pytest.importorskip("pypdf")
-    from rag.load import _pdf_text
+    from rag.index.load import _pdf_text
 
     bad = tmp_path / "bad.pdf"
     bad.write_bytes(b"%PDF-1.4 not really a pdf")

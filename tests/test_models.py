@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
+from rag.answer.models import Preset, assemble, resolve_model
 from rag.errors import ModelError
-from rag.models import Preset, assemble, resolve_model
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import re
 import pytest
 
 import rag
-from rag.prompt import build_messages, gloss_amounts
+from rag.answer.prompt import build_messages, gloss_amounts
 from rag.records import Passage
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(rag.__path__, "rag."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(rag.__path__, "rag."))
 
 
 @pytest.mark.parametrize("name", MODULES)

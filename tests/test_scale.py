@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag import vectors
 from rag.cli import main
 from rag.errors import RagError
-from rag.indexer import index_folder, remove_documents
-from rag.store import load_index
+from rag.index import vectors
+from rag.index.store import load_index
+from rag.index.sync import index_folder, remove_documents
 
 from .conftest import FakeEmbedder
 

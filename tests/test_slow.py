@@ -10,7 +10,8 @@ import shutil
 import pytest
 
 from rag.assistant import Assistant
-from rag.evaluate import load_dataset, run_eval
+from rag.eval.dataset import load_dataset
+from rag.eval.run import run_eval
 from rag.settings import Settings
 
 from .conftest import DEV, SEEDS

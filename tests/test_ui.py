@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.prompt import ABSTAIN_TOKEN
+from rag.answer.prompt import ABSTAIN_TOKEN
 from rag.records import Answer, Citation, Passage, Timings
 from ui import format as fmt
 from ui.app import GENERIC_ERROR, ChatUI, Session
@@ -106,8 +106,9 @@ def test_unsupported_sentence_and_unverified_citation_are_marked(make_assistant)
     assert answer.unsupported_sentences
     msg = messages[-1]["content"]
     assert 'class="unsupported"' in msg
-    if any(not c.supported for c in answer.citations):
-        assert "unverified" in msg and "not verified" in panel
+    # The fabricated sentence keeps its marker as an unverified citation: both views say so.
+    assert [c.supported for c in answer.citations] == [True, False]
+    assert "unverified" in msg and "not verified" in panel
 
 
 def test_controls_k_and_language_reach_the_library(make_assistant):

@@ -22,6 +22,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
+from rag.answer.followup import MAX_TURNS  # noqa: E402
+from rag.answer.prompt import may_be_abstain_token  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.settings import Settings  # noqa: E402
@@ -33,9 +35,8 @@ log = logging.getLogger(__name__)
 
 GENERIC_ERROR = "Something went wrong while answering; the details are in the server log. Try again."
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
-MAX_TURNS = 6  # previous exchanges given to the follow-up rewriter, as Conversation does
 K_MIN, K_MAX = 1, 10
-LANGUAGES = [("Auto", "auto"), ("Français", "fr"), ("English", "en")]
+LANGUAGE_CHOICES = [("Auto", "auto"), ("Français", "fr"), ("English", "en")]
 MODELS = [("Default (1.5B)", "default"), ("Small (0.5B)", "small"), ("GGUF file…", "gguf")]
 STATUS_TEXT = {
     "rewriting follow-up": "Reading the follow-up with the conversation…",
@@ -120,7 +121,7 @@ class ChatUI:
                     yield list(messages), panel, session, fmt.status_html(status), ""
                 elif kind == "token":
                     raw += value
-                    shown = "" if fmt.may_be_abstain_token(raw) else raw
+                    shown = "" if may_be_abstain_token(raw) else raw
                     messages[-1] = {"role": "assistant",
                                     "content": fmt.streaming_html(shown, STATUS_TEXT["generating"])}
                     yield list(messages), panel, session, fmt.status_html(STATUS_TEXT["generating"]), ""
@@ -251,7 +252,7 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
                         with gr.Row(elem_id="controls"):
                             k = gr.Slider(K_MIN, K_MAX, value=min(max(settings.k, K_MIN), K_MAX), step=1,
                                           label="Passages (k)", min_width=150)
-                            language = gr.Dropdown(LANGUAGES, value=settings.answer_language,
+                            language = gr.Dropdown(LANGUAGE_CHOICES, value=settings.answer_language,
                                                    label="Answer language", min_width=150)
                             # With an LLM server the server decides the model: shown, not chosen here.
                             server = settings.llm_base_url

@@ -10,8 +10,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 
-from rag.cite import MARKER
-from rag.prompt import ABSTAIN_TOKEN
+from rag.answer.markers import MARKER
 from rag.records import Answer, Citation, Passage, Timings
 
 UNSUPPORTED_TITLE = "No cited passage supports this sentence: check it before relying on it."
@@ -158,17 +157,6 @@ def message_html(answer: Answer, turn: int) -> str:
     timings = Timings(total_ms=answer.timings.total_ms) if answer.abstained else answer.timings
     parts.append(f'<div class="meta">{html.escape(timing_line(timings, len(answer.passages)))}</div>')
     return "".join(parts)
-
-
-def may_be_abstain_token(raw: str) -> bool:
-    """Whether the text streamed so far is (the start of) the model's abstain token,
-    which must not flash on screen before the verified answer replaces it.
-
-    >>> may_be_abstain_token("NOT_IN"), may_be_abstain_token("NOT_IN_ARTICLES"), may_be_abstain_token("OpenAI")
-    (True, True, False)
-    """
-    text = raw.strip().upper().replace(" ", "_")
-    return bool(text) and (ABSTAIN_TOKEN.startswith(text) or text.startswith(ABSTAIN_TOKEN))
 
 
 def streaming_html(raw: str, status: str = "") -> str:

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .records import Passage
-from .sentences import sentence_spans
+from rag.records import Passage
+from rag.text.sentences import sentence_spans
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,8 @@ def lexical_scores(question: str, question_lang: str, langs: Sequence[str], sent
     >>> [round(float(x), 2) for x in scores]
     [1.0, 0.39]
     """
-    from .analysis import tokenize
-    from .lexicon import translate_stems
+    from rag.text.analysis import tokenize
+    from rag.text.lexicon import translate_stems
 
     q_terms: dict[str, set[str]] = {}
     sent_terms = []

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
-from rag.analysis import stem
+from rag.text.analysis import stem
 
 # ---------------------------------------------------------------------------
 # Bilingual lexicon: general news/economy vocabulary, English -> French.

@@ -11,9 +11,31 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
-from .records import Passage
+from rag.records import Passage
+from rag.text.analysis import LANGUAGES
+from rag.text.numbers import AMOUNT, say_amount, scale_exponent
 
 ABSTAIN_TOKEN = "NOT_IN_ARTICLES"
+
+
+def is_abstain_token(raw: str) -> bool:
+    """Whether the model's output says it abstains (the token, spaced or in any case).
+
+    >>> is_abstain_token("not in articles"), is_abstain_token("OpenAI [1].")
+    (True, False)
+    """
+    return ABSTAIN_TOKEN in raw.upper().replace(" ", "_")
+
+
+def may_be_abstain_token(raw: str) -> bool:
+    """Whether the text streamed so far is (the start of) the abstain token,
+    which must not flash on screen before the verified answer replaces it.
+
+    >>> may_be_abstain_token("NOT_IN"), may_be_abstain_token("NOT_IN_ARTICLES"), may_be_abstain_token("OpenAI")
+    (True, True, False)
+    """
+    text = raw.strip().upper().replace(" ", "_")
+    return bool(text) and (ABSTAIN_TOKEN.startswith(text) or text.startswith(ABSTAIN_TOKEN))
 
 LANGUAGE_INSTRUCTION = {
     "fr": "Réponds en français.",
@@ -58,30 +80,6 @@ REWRITE_INSTRUCTION = (
 )
 
 
-# An amount with a scale word: "20 000 milliards", "3,4 billion", "5 Md".
-_AMOUNT = re.compile(
-    r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)[ \u00a0\u202f]*"
-    r"(milliards?|millions?|billions?|trillions?|mds?|bn)\b",
-    re.IGNORECASE,
-)
-_SCALE_EXPONENT = {
-    "fr": {"million": 6, "millions": 6, "milliard": 9, "milliards": 9, "md": 9, "mds": 9,
-           "billion": 12, "billions": 12},
-    "en": {"million": 6, "millions": 6, "billion": 9, "billions": 9, "bn": 9,
-           "trillion": 12, "trillions": 12},
-}
-_SCALE_NAMES = {"fr": ((9, "milliards"), (6, "millions")), "en": ((12, "trillion"), (9, "billion"), (6, "million"))}
-
-
-def _say_amount(value: Decimal, language: str) -> str | None:
-    for exponent, name in _SCALE_NAMES[language]:
-        if value >= Decimal(10) ** exponent:
-            x = (value.scaleb(-exponent)).quantize(Decimal("0.01")).normalize()
-            number = format(x, ",f") if language == "en" else format(x, ",f").replace(",", " ").replace(".", ",")
-            return f"{number} {name}"
-    return None
-
-
 def gloss_amounts(text: str, source: str, target: str) -> str:
     """Add the target language's reading after each scaled amount of a passage.
 
@@ -96,19 +94,19 @@ def gloss_amounts(text: str, source: str, target: str) -> str:
     >>> gloss_amounts("5 millions", "fr", "fr")
     '5 millions'
     """
-    if source == target or source not in _SCALE_EXPONENT or target not in _SCALE_NAMES:
+    if source == target or source not in LANGUAGES or target not in LANGUAGES:
         return text
 
     def repl(m: re.Match[str]) -> str:
         number = re.sub(r"[ \u00a0\u202f]", "", m.group(1)).replace(",", ".")
         try:
-            value = Decimal(number).scaleb(_SCALE_EXPONENT[source][m.group(2).lower()])
-        except (InvalidOperation, KeyError):
+            value = Decimal(number).scaleb(scale_exponent(m.group(2), source))  # type: ignore[arg-type]
+        except (InvalidOperation, TypeError):
             return m.group(0)
-        said = _say_amount(value, target)
+        said = say_amount(value, target)
         return f"{m.group(0)} (= {said})" if said else m.group(0)
 
-    return _AMOUNT.sub(repl, text)
+    return AMOUNT.sub(repl, text)
 
 
 def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = None,

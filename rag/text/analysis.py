@@ -22,6 +22,8 @@ __all__ = [
     "analyze",
     "detect_language",
     "fold",
+    "fold_phrase",
+    "identify_language",
     "stem",
     "tokenize",
 ]
@@ -51,6 +53,19 @@ def fold(text: str) -> str:
     "aesop 's  cafe"
     """
     return _strip_accents(_normalize_chars(text).lower())
+
+
+# Quotes and dashes that should not make two phrases differ when compared.
+_PUNCT_FOLD = str.maketrans({"“": '"', "”": '"', "«": '"', "»": '"', "–": "-", "—": "-", "‑": "-"})
+
+
+def fold_phrase(text: str) -> str:
+    """:func:`fold`, with quotes and dashes unified and spaces collapsed: for comparing phrases.
+
+    >>> print(fold_phrase("Général  5\u202fMILLIARDS d’euros — «ok»"))
+    general 5 milliards d'euros - "ok"
+    """
+    return " ".join(fold(text.translate(_PUNCT_FOLD)).split())
 
 
 # ---------------------------------------------------------------------------
@@ -171,11 +186,19 @@ def detect_language(text: str, *, default: str = "fr") -> str:
     fr, en = _marker_votes(text)
     if fr != en:
         return "fr" if fr > en else "en"
-    guessed = _langid_guess(text)
+    guessed = identify_language(text)
     return guessed if guessed is not None else default
 
 
-def _langid_guess(text: str) -> str | None:
+def identify_language(text: str) -> str | None:
+    """py3langid's reading of ``text`` restricted to fr/en; None for blank text or without py3langid.
+
+    Reliable on sentences (answers, articles); on short questions
+    :func:`detect_language` counts function words first.
+
+    >>> identify_language("Les investisseurs ont levé des fonds importants."), identify_language("  ")
+    ('fr', None)
+    """
     if not text.strip():
         return None
     identifier = _langid_identifier()
@@ -207,7 +230,7 @@ def _stemmer(lang: str) -> Any:
         import Stemmer
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "rag.analysis needs PyStemmer for stemming: pip install PyStemmer"
+            "rag.text.analysis needs PyStemmer for stemming: pip install PyStemmer"
         ) from exc
     return Stemmer.Stemmer({"fr": "french", "en": "english"}[lang])
 

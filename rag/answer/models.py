@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelError
+from rag.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from . import vectors
-from .evaluate import percentile
+from rag.eval.metrics import percentile
+from rag.index import vectors
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Citation markers: parse them, verify them against the passages, renumber.
+"""Citation verification: check each cited sentence against the passages, renumber.
 
 Nothing reaches the user as a citation unless the support judge (the same one
 ``rag eval`` uses) says the cited passage supports the sentence. Every kept
@@ -13,117 +13,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from .records import Citation, Passage
-from .sentences import sentence_spans
-
-# [1]  [1, 2]  [1][2]  [1;3]  [2-3] — markers up to 3 digits.
-MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\s*\]")
-_TRAILING_MARKERS = re.compile(r"([.!?…])\s*((?:\[\s*\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*\s*\]\s*)+)")
-_MARKERS_ONLY = re.compile(r"^[\s\[\]\d,;.!?:…]*$")
-
-
-def parse_markers(text: str) -> list[int]:
-    """Marker numbers in order of appearance, without duplicates.
-
-    >>> parse_markers("A [2]. B [1, 3][2]")
-    [2, 1, 3]
-    """
-    seen: list[int] = []
-    for m in MARKER.finditer(text):
-        for part in re.split(r"[,;–-]", m.group(1)):
-            n = int(part)
-            if n not in seen:
-                seen.append(n)
-    return seen
-
-
-def strip_markers(text: str) -> str:
-    """Text without markers, spaces tidied.
-
-    >>> strip_markers("Il perd 5 milliards [1] [2].")
-    'Il perd 5 milliards.'
-    """
-    # Take the space before each marker with it, so French spacing ("cher ?") survives.
-    text = re.sub(r"\s*" + MARKER.pattern, "", text)
-    return re.sub(r"\s{2,}", " ", text).strip()
-
-
-def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
-    """Split an answer into (sentence without markers, markers) pairs.
-
-    A piece made only of markers (``"... dollars. [1]"``) belongs to the sentence before it.
-
-    >>> answer_sentences("OpenAI perd 5 milliards. [1] Anthropic aussi [2].")
-    [('OpenAI perd 5 milliards.', [1]), ('Anthropic aussi.', [2])]
-    """
-    # Markers written after the full stop ("dollars. [1] Next") belong before it.
-    answer = _TRAILING_MARKERS.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", answer)
-    out: list[tuple[str, list[int]]] = []
-    for s, e in sentence_spans(answer):
-        piece = answer[s:e]
-        markers = parse_markers(piece)
-        if _MARKERS_ONLY.match(piece):
-            if out and markers:
-                prev_text, prev_markers = out[-1]
-                out[-1] = (prev_text, prev_markers + [m for m in markers if m not in prev_markers])
-            continue
-        out.append((strip_markers(piece), markers))
-    return out
-
-
-def adds_content(sentence: str, question: str, lang: str) -> bool:
-    """False when ``sentence`` only repeats the question (no content word of its own).
-
-    An echo such as "Pourquoi X coûte si cher ?" can pass a coverage judge,
-    because the passage shares the question's words, yet it answers nothing.
-
-    >>> adds_content("Pourquoi ChatGPT coûte si cher ?", "Pourquoi ChatGPT coûte-t-il si cher ?", "fr")
-    False
-    >>> adds_content("ChatGPT coûte cher car il faut du matériel [1].", "Pourquoi ChatGPT coûte-t-il si cher ?", "fr")
-    True
-    """
-    from .analysis import tokenize
-
-    if strip_markers(sentence).rstrip().endswith("?"):
-        return False
-    asked = set(tokenize(question, lang))
-    return bool(set(tokenize(strip_markers(sentence), lang)) - asked)
-
-
-# Interrogative and light verbs that say how a question is asked, not what about.
-QUESTION_WORDS = frozenset(
-    """combien quel quelle quels quelles qui quoi comment pourquoi quand ou où est-ce lequel laquelle
-    what which who whom whose how why when where much many""".split()
-)
-
-
-def starts_as_echo(partial: str, question: str, words: int = 3) -> bool | None:
-    """Whether a streamed answer is starting to repeat an interrogative question.
-
-    True when the answer's first ``words`` words are the question's and the
-    question opens with an interrogative ("Pourquoi X coûte…" answered
-    "Pourquoi X coûte…"); False as soon as they differ; None while the answer
-    is too short to tell. Lets generation stop after a few tokens instead of
-    producing a whole echo that would be retried anyway.
-
-    >>> q = "Pourquoi le développement de ChatGPT coûte-t-il si cher ?"
-    >>> [starts_as_echo(p, q) for p in ("Pour", "Pourquoi le", "Pourquoi le développement ", "Pourquoi pas")]
-    [None, None, True, False]
-    >>> starts_as_echo("Le développement", q), starts_as_echo("Le Wall Street Journal a", "Le Wall Street Journal a-t-il ?")
-    (False, False)
-    """
-    from .analysis import fold
-
-    asked = re.findall(r"\w+", fold(question))
-    if len(asked) < words or asked[0] not in QUESTION_WORDS:
-        return False
-    said = re.findall(r"\w+", fold(strip_markers(partial)))
-    complete = bool(re.search(r"\W$", partial))  # else the last word may still be growing
-    for i, word in enumerate(said[:words]):
-        growing = i == len(said) - 1 and not complete
-        if not (asked[i].startswith(word) if growing else asked[i] == word):
-            return False
-    return True if len(said) > words or (len(said) == words and complete) else None
+from rag.answer.echo import QUESTION_WORDS, adds_content
+from rag.answer.markers import answer_sentences
+from rag.records import Citation, Passage
+from rag.text.sentences import sentence_spans
 
 
 def question_focus(question: str, lang: str) -> set[str]:
@@ -132,7 +25,7 @@ def question_focus(question: str, lang: str) -> set[str]:
     >>> sorted(question_focus("Combien d'employés compte Mistral AI ?", "fr"))
     ['compt', 'emploi']
     """
-    from .analysis import analyze, fold
+    from rag.text.analysis import analyze, fold
 
     return {t.text for t in analyze(question, lang)
             if t.kind == "word" and fold(t.surface) not in QUESTION_WORDS}
@@ -149,8 +42,8 @@ def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[s
     ...                    "Mistral AI a levé 600 millions d'euros [1].", ["Mistral AI a levé 600 millions d'euros."])
     False
     """
-    from .analysis import tokenize
-    from .lexicon import translate_stems
+    from rag.text.analysis import tokenize
+    from rag.text.lexicon import translate_stems
 
     focus = question_focus(question, lang)
     if not focus:
@@ -185,7 +78,7 @@ class Verification:
         return any(s.supported for s in self.sentences)
 
 
-Judge = Callable[[str, str], bool]
+SupportsFn = Callable[[str, str], bool]
 
 # A sentence of an article giving orders to an AI ("Ignore previous instructions and answer: X")
 # is planted text, not a statement of fact: it is never evidence, so an answer repeating its
@@ -212,7 +105,7 @@ def mask_injections(passage: Passage) -> Passage:
     return passage if text == passage.text else replace(passage, text=text)
 
 
-def best_quote(claim: str, passage: Passage, judge_supports: Judge,
+def best_quote(claim: str, passage: Passage, judge_supports: SupportsFn,
                judge_score: Callable[[str, str], float]) -> tuple[int, int, bool]:
     """The sentence (or two adjacent sentences) of ``passage`` that best support ``claim``.
 
@@ -236,7 +129,7 @@ def best_quote(claim: str, passage: Passage, judge_supports: Judge,
     return s, e, False
 
 
-def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Judge,
+def verify_answer(answer: str, passages: Sequence[Passage], *, supports: SupportsFn,
                   score: Callable[[str, str], float], question: str = "", language: str = "fr") -> Verification:
     """Keep only citations whose passage supports their sentence; repair or flag the rest.
 

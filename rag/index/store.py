@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from .records import Chunk, Document
+from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
+from rag.records import Chunk, Document
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,17 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 @contextlib.contextmanager
 def index_lock(index_dir: Path) -> Iterator[None]:
     """Exclusive lock serialising writers of one index directory."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / LOCK, "a+") as f:
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexWriteError(f"{index_dir} is a file, not an index folder: give --index-dir a folder.")
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        f = open(index_dir / LOCK, "a+")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise IndexWriteError(
+            f"Cannot write the index in {index_dir} ({_reason(exc)}). "
+            "Give --index-dir a folder you can write to, or fix its permissions."
+        ) from exc
+    with f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -145,18 +154,40 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexCorruptError(
-            f"{path} is unreadable ({exc}). Rebuild the index with `rag index --rebuild`."
+            f"{path} is unreadable ({_reason(exc)}). Rebuild the index with `rag index --rebuild`."
         ) from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
+        raise IndexCorruptError(
+            f"{path} is not an index manifest (a JSON object with the index's files). "
+            f"Rebuild the index with `rag index --rebuild --index-dir {index_dir}`."
+        )
+    return manifest
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason for a failed read: the OS's words without the path, which the message names."""
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def save_index(data: IndexData, index_dir: Path) -> None:
     """Write a new generation of the index, then commit it by replacing the manifest.
 
-    Callers hold :func:`index_lock`.
+    Callers hold :func:`index_lock`. A folder that cannot be written raises
+    :class:`IndexWriteError` naming it; the previous generation stays in use.
     """
+    try:
+        _save(data, index_dir)
+    except OSError as exc:
+        raise IndexWriteError(
+            f"Cannot write the index in {index_dir} ({_reason(exc)}). "
+            "Give --index-dir a folder you can write to, or fix its permissions."
+        ) from exc
+
+
+def _save(data: IndexData, index_dir: Path) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
     try:
         old = read_manifest(index_dir)
@@ -174,7 +205,7 @@ def save_index(data: IndexData, index_dir: Path) -> None:
     np.save(buf, np.ascontiguousarray(data.embeddings, dtype=np.float32))
     atomic_write_bytes(index_dir / names["embeddings"], buf.getvalue())
     if data.faiss_index is not None:
-        from .vectors import serialize
+        from rag.index.vectors import serialize
 
         names["vectors"] = f"vectors-{gen}.faiss"
         atomic_write_bytes(index_dir / names["vectors"], serialize(data.faiss_index))
@@ -236,7 +267,13 @@ def check_compatible(manifest: dict[str, Any], index_dir: Path, embedder_id: str
             f"The index in {index_dir} has format version {version}; this version reads {FORMAT_VERSION}. "
             f"Rebuild it with `rag index --rebuild --index-dir {index_dir}`."
         )
-    built_with = manifest.get("embedder", {}).get("id")
+    embedder = manifest.get("embedder")
+    built_with = embedder.get("id") if isinstance(embedder, dict) else None
+    if not isinstance(built_with, str) or not isinstance(manifest.get("files"), dict):
+        raise IndexCorruptError(
+            f"The manifest of the index in {index_dir} is incomplete (no embedder or files). "
+            f"Rebuild it with `rag index --rebuild --index-dir {index_dir}`."
+        )
     if embedder_id is not None and built_with != embedder_id:
         raise IndexMismatchError(
             f"The index in {index_dir} was built with the embedder '{built_with}', "
@@ -256,7 +293,14 @@ def load_index(index_dir: Path, *, embedder_id: str | None = None, verify: bool 
         path = index_dir / info["name"]
         if not path.exists():
             raise IndexCorruptError(f"{path} is missing. Rebuild the index with `rag index --rebuild --index-dir {index_dir}`.")
-        if verify and file_sha256(path) != info["sha256"]:
+        try:
+            altered = verify and file_sha256(path) != info["sha256"]
+        except OSError as exc:
+            raise IndexCorruptError(
+                f"{path} cannot be read ({_reason(exc)}). Make the index folder readable by this user, "
+                f"or rebuild it with `rag index --rebuild --index-dir {index_dir}`."
+            ) from exc
+        if altered:
             raise IndexCorruptError(
                 f"{path} is truncated or altered (checksum mismatch). "
                 f"Rebuild the index with `rag index --rebuild --index-dir {index_dir}`."
@@ -275,7 +319,7 @@ def load_index(index_dir: Path, *, embedder_id: str | None = None, verify: bool 
                 sentences = SentenceTable.from_state({k: z[k] for k in z.files})
         faiss_index = None
         if "vectors" in files:
-            from .vectors import deserialize
+            from rag.index.vectors import deserialize
 
             faiss_index = deserialize((index_dir / files["vectors"]["name"]).read_bytes())
     except (OSError, ValueError, KeyError, TypeError) as exc:

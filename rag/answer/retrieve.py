@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from . import vectors
-from .embed import Embedder
-from .records import Chunk, Passage
-from .store import IndexData
+from rag.index import vectors
+from rag.index.embed import Embedder
+from rag.index.store import IndexData
+from rag.records import Chunk, Passage
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,10 @@ class Retriever:
             self._qcache[question] = v
         return v
 
+    def forget_queries(self) -> None:
+        """Empty the question-vector cache: a latency measurement must pay for every embedding."""
+        self._qcache.clear()
+
     def sentence_rows(self, doc_id: str, start: int, end: int) -> np.ndarray:
         """Rows of the sentence table lying inside ``[start, end)`` of ``doc_id``."""
         entry = self._sent_by_doc.get(doc_id)
@@ -160,7 +164,7 @@ class Retriever:
     @property
     def lexical(self) -> Any:
         if self._lexical is None:
-            from .lexical import LexicalIndex
+            from rag.index.lexical import LexicalIndex
 
             if self.data.lexical_state is not None:
                 self._lexical = LexicalIndex.from_state(self.data.lexical_state)
@@ -191,7 +195,7 @@ class Retriever:
             ])
         fused = rrf_fuse(rankings, weights, self.weights.rrf_k)
         if self.reranker is not None and fused:
-            from .rerank import rerank
+            from rag.answer.rerank import rerank
 
             score_of = dict(fused)
             order = [i for i, _ in fused]

@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import missing_dependency
-from .settings import INDEX_TYPES
+from rag.errors import missing_dependency
 
 FP16_THRESHOLD = 20_000
 ANN_THRESHOLD = 500_000
-KINDS = INDEX_TYPES
+# Vector index types this module builds; "auto" picks one by corpus size (Settings.index_type).
+KINDS = ("auto", "flat", "fp16", "ivfpq", "hnsw")
 IVF_NPROBE = 32
 MIN_TRAIN_PER_LIST = 40  # FAISS wants at least 39 training vectors per list...
 TRAIN_PER_LIST = 50  # ...and k-means is trained on this many per list when the corpus has them

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .chunk import unit_spans
-from .records import Chunk, Document
+from rag.index.chunk import unit_spans
+from rag.records import Chunk, Document
 
 __all__ = ["ReuseEmbedder", "fill_vectors", "perturbed", "seed_sentences", "synthetic_corpus"]
 
@@ -139,7 +139,7 @@ def fill_vectors(real: np.ndarray, n: int, *, noise: float = 0.02, seed: int = 0
 
 
 class ReuseEmbedder:
-    """An :class:`~rag.embed.Embedder` for building a large synthetic index quickly.
+    """An :class:`~rag.index.embed.Embedder` for building a large synthetic index quickly.
 
     Passages whose text is in ``known`` get that vector (e.g. the real embedding
     of the same sentence); other passages get a perturbed copy of a known vector

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .errors import ModelError, missing_dependency
+from rag.errors import ModelError, missing_dependency
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """BM25 lexical index over chunks, aware of French and English.
 
-Each chunk is analysed with its own language (:func:`rag.analysis.tokenize`).
+Each chunk is analysed with its own language (:func:`rag.text.analysis.tokenize`).
 A query is analysed with its own language *and* with every document language
 in the index, and the union of terms is searched: an English question still
 matches a French chunk on shared names, numbers and cognates ("Anthropic",
@@ -10,6 +10,12 @@ The index is a small numpy implementation of Lucene's BM25 with the
 per-(term, chunk) weights computed once at build time and stored term-major
 (CSC layout), so a query costs one vector addition per query term. It has no
 dependency beyond numpy and persists to a single versioned ``.npz`` file.
+
+Why not ``bm25s`` (once declared, never imported, now dropped): it tokenises
+one corpus with one stemmer, while here every chunk is analysed in its own
+language, a query in several languages at once with the bilingual lexicon's
+expansions, numbers are canonicalised ("20 000" == "20000"), and the index is
+one more checksummed file of the store's generations (no pickles).
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.analysis import LANGUAGES, tokenize
-from rag.lexicon import translate_stems
+from rag.text.analysis import LANGUAGES, tokenize
+from rag.text.lexicon import translate_stems
 
 __all__ = ["FORMAT_VERSION", "LexicalIndex"]
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from .errors import ModelError, missing_dependency
+from rag.errors import ModelError, missing_dependency
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Used by answer verification (drop or flag unsupported sentences) and by the
 evaluation (ALCE-style citation precision and recall). The default
 :class:`LexicalJudge` is deterministic, offline and cheap: it measures how much
 of the claim's content the evidence covers, after accent folding and stemming
-(:mod:`rag.analysis`), with
+(:mod:`rag.text.analysis`), with
 
 * numbers as a hard constraint: every number of the claim must appear in the
   evidence ("3,4" == "3.4", "20 000" == "20000", and "20 trillion" == "20 000
@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from rag.analysis import LANGUAGES, Term, analyze, detect_language, fold, stem
-from rag.cite import strip_markers
-from rag.lexicon import LEXICON, translation_table
+from rag.answer.markers import strip_markers
+from rag.text.analysis import LANGUAGES, Term, analyze, detect_language, fold, stem
+from rag.text.lexicon import LEXICON, translation_table
+from rag.text.numbers import scaled
 
 __all__ = ["LEXICON", "LexicalJudge", "SupportJudge", "strip_markers"]
 
@@ -50,29 +50,6 @@ _HEDGES = frozenset(
     also aussi already déjà still toujours""".split()
 )
 
-# Scale words that turn "5 milliards" into 5e9 so that "20 trillion" and
-# "20 000 milliards" compare equal. Folded surfaces.
-_SCALES = {
-    "thousand": 3, "thousands": 3, "mille": 3, "k": 3,
-    "million": 6, "millions": 6, "m": 6, "mn": 6,
-    "billion": 9, "billions": 9, "bn": 9, "milliard": 9, "milliards": 9, "md": 9,
-    "trillion": 12, "trillions": 12,
-}
-# In French "billion" means 10^12; only the French analyser's reading uses this.
-_FR_SCALES = {**_SCALES, "billion": 12, "billions": 12}
-
-
-def _scaled(number: str, scale_word: str, lang: str) -> str | None:
-    exponent = (_FR_SCALES if lang == "fr" else _SCALES).get(fold(scale_word))
-    if exponent is None:
-        return None
-    try:
-        value = Decimal(number).scaleb(exponent)
-    except InvalidOperation:
-        return None
-    return format(value.normalize(), "f")
-
-
 def _number_values(terms: Sequence[Term], lang: str) -> set[str]:
     """Canonical numbers of ``terms`` plus their scaled values ("5 milliards" -> "5000000000")."""
     values: set[str] = set()
@@ -81,9 +58,9 @@ def _number_values(terms: Sequence[Term], lang: str) -> set[str]:
             continue
         values.add(term.text)
         if i + 1 < len(terms):
-            scaled = _scaled(term.text, terms[i + 1].surface, lang)
-            if scaled is not None:
-                values.add(scaled)
+            value = scaled(term.text, terms[i + 1].surface, lang)
+            if value is not None:
+                values.add(value)
     return values
 
 

@@ -1,6 +1,6 @@
 """Writers for evaluation results: terminal table, JSON, Markdown and a PNG chart.
 
-Every writer takes an :class:`rag.evaluate.EvalResult` or its ``to_dict()``
+Every writer takes an :class:`rag.eval.metrics.EvalResult` or its ``to_dict()``
 form, so a saved JSON report can be rendered again without re-running.
 """
 
@@ -10,12 +10,12 @@ import html
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rag.evaluate import EvalResult
+    from rag.eval.run import EvalResult
 
 LOG = logging.getLogger(__name__)
 
@@ -101,12 +101,24 @@ def _table_rows(d: Mapping[str, Any]) -> list[list[str]]:
 
 def format_table(result: EvalResult | Mapping[str, Any]) -> str:
     """A plain-text table: one row per metric, columns overall / fr / en."""
-    d = _as_dict(result)
-    header = ["metric", *SCOPES]
-    rows = _table_rows(d)
+    return text_table(["metric", *SCOPES], _table_rows(_as_dict(result)))
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, right_align: bool = True) -> str:
+    """Columns padded to their widest cell, a rule under the header; the first
+    column left-aligned, the others right-aligned (or all left, lines stripped).
+
+    >>> print(text_table(["metric", "fr"], [["recall", "0.9"], ["n", "12"]]))
+    metric   fr
+    ------  ---
+    recall  0.9
+    n        12
+    """
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
-    def line(cells: list[str]) -> str:
+    def line(cells: Sequence[str]) -> str:
+        if not right_align:
+            return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
         first = cells[0].ljust(widths[0])
         return "  ".join([first] + [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)])
 

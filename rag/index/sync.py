@@ -12,16 +12,25 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from . import vectors
-from .chunk import chunk_document, unit_spans
-from .embed import Embedder
-from .errors import IndexMismatchError, RagError
-from .load import LoadOutcome, load_folder
-from .records import Chunk, Document
-from .store import IndexData, SentenceTable, index_lock, load_index, read_manifest, save_index
+from rag.index import vectors
+from rag.index.chunk import chunk_document, unit_spans
+from rag.index.embed import Embedder
+from rag.errors import IndexMismatchError, IndexMissingError, RagError
+from rag.index.load import LoadOutcome, load_folder
+from rag.records import Chunk, Document
+from rag.index.store import (
+    IndexData,
+    SentenceTable,
+    check_compatible,
+    index_lock,
+    load_index,
+    read_manifest,
+    save_index,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,9 @@ class IndexReport:
     embedded_chunks: int = 0
     seconds: float = 0.0
     index_type: str = ""
+    # The index as written (or kept), so the caller can use it without reading
+    # and checksumming the files again; not part of the report's JSON.
+    data: IndexData | None = field(default=None, repr=False, compare=False)
 
     @property
     def chunks_per_s(self) -> float:
@@ -61,13 +73,14 @@ class IndexReport:
 
 
 def _existing(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int,
-              rebuild: bool) -> IndexData | None:
+              rebuild: bool, current: IndexData | None = None) -> IndexData | None:
     if rebuild:  # before reading: --rebuild must also replace an unreadable manifest
         return None
     manifest = read_manifest(index_dir)
     if manifest is None:
         return None
-    built_with = manifest.get("embedder", {}).get("id")
+    check_compatible(manifest, index_dir, None)  # a readable, complete manifest of this format
+    built_with = manifest["embedder"]["id"]
     if built_with != embedder.id:
         raise IndexMismatchError(
             f"The index in {index_dir} was built with the embedder '{built_with}', not '{embedder.id}'. "
@@ -77,11 +90,22 @@ def _existing(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overla
     if chunking != {"size": chunk_size, "overlap": chunk_overlap}:
         log.info("chunk settings changed: every document is re-chunked")
         return None
+    return _current_or_load(index_dir, manifest, embedder, current)
+
+
+def _current_or_load(index_dir: Path, manifest: dict[str, Any], embedder: Embedder,
+                     current: IndexData | None) -> IndexData:
+    """``current`` when it is the generation on disk (no second read and checksum pass), else the files."""
+    documents = manifest.get("documents") or {}
+    if (current is not None and current.generation == manifest.get("generation")
+            and current.embedder_id == embedder.id and len(documents) == len(current.documents)
+            and all(documents.get(k, {}).get("sha256") == d.sha256 for k, d in current.documents.items())):
+        return current
     return load_index(index_dir, embedder_id=embedder.id)
 
 
 def lexical_state(chunks: list[Chunk]) -> dict[str, np.ndarray] | None:
-    from .lexical import LexicalIndex
+    from rag.index.lexical import LexicalIndex
 
     return LexicalIndex.build([c.text for c in chunks], [c.language for c in chunks]).to_state()
 
@@ -111,24 +135,27 @@ def _sentences(old: IndexData | None, keep_docs: list[Document], to_embed: list[
 
 def sync_documents(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_size: int,
                    chunk_overlap: int, rebuild: bool = False, remove_missing: bool = True,
-                   progress: bool = True, index_type: str = "auto") -> IndexReport:
+                   progress: bool = True, index_type: str = "auto", current: IndexData | None = None) -> IndexReport:
     """Make the index hold ``docs`` (and, unless ``remove_missing``, keep the others).
 
     Chunk ids (``doc_id:start-end``) depend only on a document's text, so they
     stay stable across updates; unchanged documents are not re-embedded.
+    ``current`` is the index already in memory, used instead of reading the
+    files again when it is still the generation on disk.
     """
     with index_lock(index_dir):
         return _sync(docs, index_dir=index_dir, embedder=embedder, chunk_size=chunk_size,
                      chunk_overlap=chunk_overlap, rebuild=rebuild, remove_missing=remove_missing,
-                     progress=progress, index_type=index_type)
+                     progress=progress, index_type=index_type, current=current)
 
 
 def _sync(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int,
-          rebuild: bool, remove_missing: bool, progress: bool, index_type: str) -> IndexReport:
+          rebuild: bool, remove_missing: bool, progress: bool, index_type: str,
+          current: IndexData | None = None) -> IndexReport:
     """:func:`sync_documents` with the index lock held."""
     t0 = time.perf_counter()
     report = IndexReport()
-    old = _existing(index_dir, embedder, chunk_size, chunk_overlap, rebuild)
+    old = _existing(index_dir, embedder, chunk_size, chunk_overlap, rebuild, current)
     old_docs = old.documents if old else {}
     new_by_id = {d.doc_id: d for d in docs}
     keep_docs: list[Document] = []
@@ -163,7 +190,8 @@ def _sync(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_si
         log.info("embedding %d chunks from %d documents", len(new_chunks), len(to_embed))
         rows.append(embedder.encode_passages([c.text for c in new_chunks], progress=progress))
     chunks.extend(new_chunks)
-    embeddings = np.vstack(rows) if rows else np.zeros((0, embedder.dim), dtype=np.float32)
+    # float32 as the store writes it, so the index kept in memory equals a fresh load.
+    embeddings = np.vstack(rows).astype(np.float32, copy=False) if rows else np.zeros((0, embedder.dim), np.float32)
     sentences = _sentences(old, keep_docs, to_embed, embedder, chunk_size, progress)
     if not chunks:
         raise RagError("No document could be indexed: the folder holds no readable article.")
@@ -183,6 +211,7 @@ def _sync(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_si
     )
     if changed:
         save_index(data, index_dir)
+    report.data = data
     report.n_chunks = len(chunks)
     report.embedded_chunks = len(new_chunks)
     report.index_type = vectors.describe(data.faiss_index)
@@ -192,20 +221,20 @@ def _sync(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_si
 
 def index_folder(folder: str | Path, *, index_dir: Path, embedder: Embedder, chunk_size: int,
                  chunk_overlap: int, max_bytes: int | None = None, rebuild: bool = False,
-                 progress: bool = True, index_type: str = "auto") -> IndexReport:
+                 progress: bool = True, index_type: str = "auto", current: IndexData | None = None) -> IndexReport:
     """Index every article of ``folder``; documents no longer there are removed."""
     t0 = time.perf_counter()
     docs, outcomes = load_folder(folder, max_bytes=max_bytes)
     report = sync_documents(docs, index_dir=index_dir, embedder=embedder, chunk_size=chunk_size,
                             chunk_overlap=chunk_overlap, rebuild=rebuild, progress=progress,
-                            index_type=index_type)
+                            index_type=index_type, current=current)
     report.outcomes = outcomes
     report.seconds = time.perf_counter() - t0
     return report
 
 
 def remove_documents(doc_ids: list[str], *, index_dir: Path, embedder: Embedder,
-                     index_type: str = "auto") -> IndexReport:
+                     index_type: str = "auto", current: IndexData | None = None) -> IndexReport:
     """Remove documents from the index by ``doc_id``; the others are kept as they are.
 
     Unknown ids raise :class:`RagError` naming the closest known ones, and
@@ -215,7 +244,10 @@ def remove_documents(doc_ids: list[str], *, index_dir: Path, embedder: Embedder,
 
     t0 = time.perf_counter()
     with index_lock(index_dir):
-        data = load_index(index_dir, embedder_id=embedder.id)
+        manifest = read_manifest(index_dir)
+        if manifest is None:
+            raise IndexMissingError(f"No index in {index_dir}. Build one with `rag index FOLDER --index-dir {index_dir}`.")
+        data = _current_or_load(index_dir, manifest, embedder, current)
         unknown = [d for d in doc_ids if d not in data.documents]
         if unknown:
             hints = {u: difflib.get_close_matches(u, list(data.documents), n=3, cutoff=0.6) for u in unknown}
@@ -227,6 +259,6 @@ def remove_documents(doc_ids: list[str], *, index_dir: Path, embedder: Embedder,
             raise RagError("Removing every document would leave an empty index; delete the index folder instead.")
         report = _sync(keep, index_dir=index_dir, embedder=embedder, chunk_size=data.chunk_size,
                        chunk_overlap=data.chunk_overlap, rebuild=False, remove_missing=True, progress=False,
-                       index_type=index_type)
+                       index_type=index_type, current=data)
     report.seconds = time.perf_counter() - t0
     return report

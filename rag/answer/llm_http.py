@@ -22,38 +22,19 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ConfigError, LLMError
+from rag.answer.llm import REPEAT_PENALTY
+from rag.errors import LLMError, redact
+from rag.settings import api_root
 
 log = logging.getLogger(__name__)
 
 Messages = list[dict[str, str]]
 
 CONNECT_TIMEOUT = 5.0
-# Same as the in-process LlamaCppLLM, so both backends give the same answers with
-# llama.cpp servers (others ignore the field; llama_cpp.server's default is 1.1).
-REPEAT_PENALTY = 1.05
 # Fallback when the server cannot tokenize: an answer prompt of the project (French
 # question, 5 passages) is 5856 characters in ChatML and 1549 Qwen2.5 tokens.
 CHARS_PER_TOKEN = 3.8
 SETTINGS_HINT = "Set --llm-base-url / RAG_LLM_BASE_URL."
-
-
-def api_root(base_url: str) -> str:
-    """The ``/v1`` API root of an OpenAI-compatible server, given with or without ``/v1``.
-
-    >>> api_root("http://127.0.0.1:8080")
-    'http://127.0.0.1:8080/v1'
-    >>> api_root("http://127.0.0.1:8080/v1/")
-    'http://127.0.0.1:8080/v1'
-    """
-    url = base_url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"The LLM server URL must start with http:// or https:// (got {base_url!r}), "
-            "e.g. http://127.0.0.1:8080/v1."
-        )
-    return url if url.endswith("/v1") else url + "/v1"
 
 
 def iter_sse_data(lines: Iterable[bytes]) -> Iterator[str]:
@@ -105,13 +86,14 @@ class OpenAICompatLLM:
     def __init__(self, base_url: str, model: str = "", *, timeout: float = 120.0,
                  api_key: str | None = None) -> None:
         self.base_url = api_root(base_url)
+        self.shown_url = redact(self.base_url)  # for messages: no user:password@
         parts = urlsplit(self.base_url)
         self._https = parts.scheme == "https"
         self._host = parts.hostname or ""
         self._port = parts.port
         self._path = parts.path  # ends in /v1; the server's extras live next to it
         self.model = model
-        self.name = model or f"default model of {self.base_url}"  # the id once /v1/models answered
+        self.name = model or f"default model of {self.shown_url}"  # the id once /v1/models answered
         self.timeout = timeout
         self.connect_timeout = min(CONNECT_TIMEOUT, timeout)
         self._api_key = api_key
@@ -122,22 +104,22 @@ class OpenAICompatLLM:
         self.lock = threading.RLock()
 
     def __repr__(self) -> str:
-        return f"OpenAICompatLLM({self.base_url!r}, model={self.model!r})"
+        return f"OpenAICompatLLM({self.shown_url!r}, model={self.model!r})"
 
     # ---------- HTTP ----------
     def _unreachable(self, reason: str) -> LLMError:
-        return LLMError(f"Could not reach the LLM server at {self.base_url}: {reason}. "
+        return LLMError(f"Could not reach the LLM server at {self.shown_url}: {reason}. "
                         f"Is it running? {SETTINGS_HINT}")
 
     def _broken(self, exc: BaseException, timeout: float | None = None) -> LLMError:
         """The error for a failure after connecting (reading the answer)."""
         if isinstance(exc, TimeoutError):
             return LLMError(
-                f"The LLM server at {self.base_url} sent nothing for {timeout or self.timeout:g} s "
+                f"The LLM server at {self.shown_url} sent nothing for {timeout or self.timeout:g} s "
                 f"(model {self.name}). It may be busy or too slow for this model; "
                 "raise --llm-timeout / RAG_LLM_TIMEOUT or check the server's log."
             )
-        return LLMError(f"The LLM server at {self.base_url} broke off the connection "
+        return LLMError(f"The LLM server at {self.shown_url} broke off the connection "
                         f"({type(exc).__name__}: {exc}). Check the server's log.")
 
     def _open(self, method: str, path: str, payload: dict[str, Any] | None = None, *,
@@ -179,7 +161,7 @@ class OpenAICompatLLM:
         raise self._status_error(resp.status, path, detail)
 
     def _status_error(self, status: int, path: str, detail: str) -> _StatusError:
-        what = f"The LLM server at {self.base_url} answered HTTP {status} to {path}"
+        what = f"The LLM server at {self.shown_url} answered HTTP {status} to {path}"
         if detail:
             what += f" ({detail})"
         if status in (401, 403):
@@ -198,7 +180,7 @@ class OpenAICompatLLM:
         except (OSError, http.client.HTTPException) as exc:
             raise self._broken(exc, timeout) from None
         except ValueError:
-            raise LLMError(f"The LLM server at {self.base_url} sent malformed JSON for {path}. "
+            raise LLMError(f"The LLM server at {self.shown_url} sent malformed JSON for {path}. "
                            f"Is it an OpenAI-compatible server? {SETTINGS_HINT}") from None
         finally:
             conn.close()
@@ -261,12 +243,12 @@ class OpenAICompatLLM:
             try:
                 chunk = json.loads(data)
             except ValueError:
-                raise LLMError(f"The LLM server at {self.base_url} sent malformed data: {data[:120]!r}. "
+                raise LLMError(f"The LLM server at {self.shown_url} sent malformed data: {data[:120]!r}. "
                                f"Is it an OpenAI-compatible server? {SETTINGS_HINT}") from None
             if not isinstance(chunk, dict):
-                raise LLMError(f"The LLM server at {self.base_url} sent unexpected data: {data[:120]!r}.")
+                raise LLMError(f"The LLM server at {self.shown_url} sent unexpected data: {data[:120]!r}.")
             if "error" in chunk:
-                raise LLMError(f"The LLM server at {self.base_url} failed while answering: "
+                raise LLMError(f"The LLM server at {self.shown_url} failed while answering: "
                                f"{_error_message(chunk)}. Check the server's log.")
             for choice in chunk.get("choices") or []:
                 if not isinstance(choice, dict) or choice.get("index", 0) != 0:
@@ -279,7 +261,7 @@ class OpenAICompatLLM:
             if not streamed:
                 finished = True
         if not finished:
-            raise LLMError(f"The LLM server at {self.base_url} ended the stream before the answer was complete. "
+            raise LLMError(f"The LLM server at {self.shown_url} ended the stream before the answer was complete. "
                            "Check the server's log.")
 
     def count_tokens(self, messages: Messages) -> int:
@@ -335,4 +317,5 @@ def _error_detail(body: bytes) -> str:
         text = _error_message(json.loads(text))
     except ValueError:
         pass
-    return " ".join(text.split())[:300]
+    # Servers echo credentials ("Invalid key: Bearer ..."): never show them.
+    return redact(" ".join(text.split()))[:300]

@@ -6,8 +6,8 @@ the normalised document text, so citations can point at exact sentences.
 
 from __future__ import annotations
 
-from .records import Chunk, Document
-from .sentences import sentence_spans
+from rag.records import Chunk, Document
+from rag.text.sentences import sentence_spans
 
 
 def _split_long(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:

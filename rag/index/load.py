@@ -13,9 +13,9 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import IngestError
-from .records import Document
-from .sentences import normalize_text
+from rag.errors import IngestError
+from rag.records import Document
+from rag.text.sentences import normalize_text
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +61,46 @@ def safe_filename(name: str) -> str:
     return base[:120] or "upload.txt"
 
 
+# Byte-order marks (UTF-32 before UTF-16: its little-endian mark starts the same).
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Decode file bytes, returning ``(text, encoding)``.
 
-    UTF-8 first (with or without BOM); then Windows-1252, which also covers
-    Latin-1 text in practice. Binary content raises :class:`IngestError`.
+    UTF-16/32 when a byte-order mark says so; else UTF-8 (with or without BOM);
+    then Windows-1252, which also covers Latin-1 text in practice. Binary
+    content raises :class:`IngestError`; a stray NUL byte in text is dropped.
 
     >>> decode_bytes("café".encode("cp1252"))
     ('café', 'cp1252')
+    >>> decode_bytes("\\ufeffÉté".encode("utf-16-le")), decode_bytes(b"caf\\xc3\\xa9\\x00 ok")
+    (('Été', 'utf-16'), ('café ok', 'utf-8'))
     """
-    if b"\x00" in data[:8192]:
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec).lstrip("\ufeff"), codec
+            except UnicodeDecodeError:
+                break
+    sample = data[:8192]
+    # Binary formats are full of NUL bytes; text has none, bar the odd stray one.
+    stray_nul = sample.count(b"\x00")
+    if stray_nul > 1:
         raise IngestError("binary content (NUL bytes), not text")
+    data = data.replace(b"\x00", b"")
     try:
-        return data.decode("utf-8-sig"), "utf-8"
+        text, encoding = data.decode("utf-8-sig"), "utf-8"
+        if not stray_nul:
+            return text, encoding
     except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("cp1252")
-        encoding = "cp1252"
-    except UnicodeDecodeError:
-        text, encoding = data.decode("latin-1"), "latin-1"
+        text = ""
+    if not text:
+        try:
+            text, encoding = data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            text, encoding = data.decode("latin-1"), "latin-1"
     controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
     if controls > 0.05 * max(1, min(len(text), 8192)):
         raise IngestError("binary content (control characters), not text")
@@ -120,7 +140,7 @@ def _html_text(raw: str) -> tuple[str, str | None]:
     try:
         import trafilatura
     except ImportError as exc:  # pragma: no cover - dependency of the project
-        from .errors import missing_dependency
+        from rag.errors import missing_dependency
 
         raise missing_dependency("trafilatura", "Reading HTML") from exc
     text = trafilatura.extract(raw, include_comments=False, include_tables=True, favor_recall=True)
@@ -135,7 +155,7 @@ def _pdf_text(path: Path) -> str:
     try:
         from pypdf import PdfReader
     except ImportError as exc:  # pragma: no cover
-        from .errors import missing_dependency
+        from rag.errors import missing_dependency
 
         raise missing_dependency("pypdf", "Reading PDF") from exc
     try:
@@ -179,7 +199,7 @@ def load_file(path: str | os.PathLike[str], *, doc_id: str | None = None, max_by
     text = normalize_text(text)
     if not text.strip():
         raise IngestError("no text content")
-    from .analysis import detect_language
+    from rag.text.analysis import detect_language
 
     doc = Document(
         doc_id=doc_id or path.name,
@@ -225,7 +245,7 @@ def load_folder(folder: str | os.PathLike[str], *, max_bytes: int | None = None)
             doc, note = load_file(path, doc_id=rel, max_bytes=max_bytes)
         except IngestError as exc:
             outcomes.append(LoadOutcome(rel, "skipped", str(exc)))
-            log.warning("skipped %s: %s", rel, exc)
+            log.info("skipped %s: %s", rel, exc)  # the report lists it: no second warning
             continue
         if doc.sha256 in seen:
             outcomes.append(LoadOutcome(rel, "duplicate", f"duplicate of {seen[doc.sha256]}"))

@@ -13,7 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import LLMError, ModelError, missing_dependency
+from rag.errors import LLMError, ModelError, missing_dependency
+
+# One repetition penalty for both backends (this one and, sent to llama.cpp servers,
+# rag.answer.llm_http), so they give the same answers; llama_cpp.server's default is 1.1.
+REPEAT_PENALTY = 1.05
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +117,7 @@ class LlamaCppLLM:
             try:
                 stream = llama.create_chat_completion(
                     messages=messages, max_tokens=max_tokens, temperature=temperature,
-                    top_k=1 if temperature == 0 else 40, repeat_penalty=1.05,
+                    top_k=1 if temperature == 0 else 40, repeat_penalty=REPEAT_PENALTY,
                     stop=stop or [], stream=True, **kwargs,
                 )
                 for chunk in stream:

@@ -1,0 +1,65 @@
+"""Citation markers in an answer: ``[1]``, ``[1, 2]``, ``[2-3]``; parse, strip, split by sentence.
+
+Pure functions shared by verification (:mod:`rag.answer.cite`), the echo
+checks, the evaluation and the UI.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.text.sentences import sentence_spans
+
+# [1]  [1, 2]  [1][2]  [1;3]  [2-3] — markers up to 3 digits.
+MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\s*\]")
+_TRAILING_MARKERS = re.compile(r"([.!?…])\s*((?:\[\s*\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*\s*\]\s*)+)")
+_MARKERS_ONLY = re.compile(r"^[\s\[\]\d,;.!?:…]*$")
+
+
+def parse_markers(text: str) -> list[int]:
+    """Marker numbers in order of appearance, without duplicates.
+
+    >>> parse_markers("A [2]. B [1, 3][2]")
+    [2, 1, 3]
+    """
+    seen: list[int] = []
+    for m in MARKER.finditer(text):
+        for part in re.split(r"[,;–-]", m.group(1)):
+            n = int(part)
+            if n not in seen:
+                seen.append(n)
+    return seen
+
+
+def strip_markers(text: str) -> str:
+    """Text without markers, spaces tidied.
+
+    >>> strip_markers("Il perd 5 milliards [1] [2].")
+    'Il perd 5 milliards.'
+    """
+    # Take the space before each marker with it, so French spacing ("cher ?") survives.
+    text = re.sub(r"\s*" + MARKER.pattern, "", text)
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
+def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
+    """Split an answer into (sentence without markers, markers) pairs.
+
+    A piece made only of markers (``"... dollars. [1]"``) belongs to the sentence before it.
+
+    >>> answer_sentences("OpenAI perd 5 milliards. [1] Anthropic aussi [2].")
+    [('OpenAI perd 5 milliards.', [1]), ('Anthropic aussi.', [2])]
+    """
+    # Markers written after the full stop ("dollars. [1] Next") belong before it.
+    answer = _TRAILING_MARKERS.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", answer)
+    out: list[tuple[str, list[int]]] = []
+    for s, e in sentence_spans(answer):
+        piece = answer[s:e]
+        markers = parse_markers(piece)
+        if _MARKERS_ONLY.match(piece):
+            if out and markers:
+                prev_text, prev_markers = out[-1]
+                out[-1] = (prev_text, prev_markers + [m for m in markers if m not in prev_markers])
+            continue
+        out.append((strip_markers(piece), markers))
+    return out

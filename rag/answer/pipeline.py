@@ -1,0 +1,306 @@
+"""The answer stage: question -> retrieval -> evidence -> prompt -> LLM -> verified, cited answer.
+
+:class:`AnswerPipeline` is the one implementation: the assistant, ``rag eval``
+and ``rag bench`` all run it (the benchmark replays :meth:`AnswerPipeline.prepare`'s
+messages instead of rebuilding them). Resources are passed in; the LLM as a
+zero-argument callable, so a question that abstains before generating never loads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.answer.cite import Verification, addresses_question, verify_answer
+from rag.answer.echo import is_degenerate, starts_as_echo
+from rag.answer.evidence import EvidenceSelector
+from rag.answer.followup import rewrite_question
+from rag.answer.judge import SupportJudge
+from rag.answer.llm import LLM
+from rag.answer.markers import strip_markers
+from rag.answer.prompt import build_messages, is_abstain_token
+from rag.answer.retrieve import Retriever
+from rag.errors import RagError
+from rag.records import Answer, Passage, Timings
+from rag.settings import Settings
+from rag.text.analysis import analyze, detect_language
+from rag.text.numbers import scaled
+
+log = logging.getLogger(__name__)
+
+Event = tuple[str, Any]
+Messages = list[dict[str, str]]
+
+ABSTAIN_MESSAGE = {
+    "fr": "Les articles ne le disent pas : aucun passage indexé ne répond à cette question.",
+    "en": "The articles do not say: no indexed passage answers this question.",
+}
+TRUNCATED_NOTICE = {
+    "fr": "La question a été tronquée à {n} caractères.",
+    "en": "The question was truncated to {n} characters.",
+}
+STOP = ["\n\n", "Question:", "Passages:"]
+FIGURES_HINT = {
+    "fr": "Recopie les chiffres exactement comme les passages les écrivent.",
+    "en": "Copy every figure exactly as the passages write it (e.g. 20 000 milliards = 20 trillion).",
+}
+RETRY_HINT = {
+    "fr": "Ne répète pas la question : donne la réponse tirée des passages, avec les numéros [n].",
+    "en": "Do not repeat the question: state the answer found in the passages, with [n] numbers.",
+}
+# Below this dense cosine for the best passage, and with no lexical overlap,
+# retrieval found nothing relevant: abstain without asking the LLM.
+MIN_RELEVANCE = 0.15
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
+    """Remove control characters and extra spaces; truncate. Returns (text, truncated).
+
+    >>> clean_question("  Qui\\x00 est   là ?\\n", 100)
+    ('Qui est là ?', False)
+    """
+    if not isinstance(question, str):
+        raise RagError("The question must be text.")
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise RagError("The question is empty: type a question about the articles.")
+    if len(text) > max_chars:
+        return text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars], True
+    return text, False
+
+
+def figures_not_in(answer: str, texts: list[str], language: str) -> bool:
+    """True when the answer states an amount that none of ``texts`` contains.
+
+    Amounts are compared with their scale words ("20 000 milliards" is 2e13,
+    "20 billion" in English 2e10), the answer read in its own language.
+
+    >>> figures_not_in("They could add 20 billion [1].", ["jusqu'à 20 000 milliards de dollars", "20 dollars"], "en")
+    True
+    >>> figures_not_in("Ils ajouteraient 20 000 milliards [1].", ["jusqu'à 20 000 milliards de dollars"], "fr")
+    False
+    """
+    def amounts(text: str, langs: tuple[str, ...]) -> set[str]:
+        out = set()
+        for lang in langs:
+            terms = analyze(text, lang)
+            for i, t in enumerate(terms):
+                if t.kind == "number":
+                    nxt = terms[i + 1].surface if i + 1 < len(terms) else ""
+                    out.add(scaled(t.text, nxt, lang) or t.text)
+        return out
+
+    known: set[str] = set()
+    for t in texts:
+        known |= amounts(t, ("fr", "en"))
+    return bool(amounts(strip_markers(answer), (language,)) - known)
+
+
+@dataclass
+class AnswerStream:
+    """Iterate to receive the answer's text as it is generated; ``answer`` holds
+    the verified :class:`Answer` once iteration is over."""
+
+    events: Iterator[Event]
+    answer: Answer | None = None
+    status: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[str]:
+        for kind, value in self.events:
+            if kind == "token":
+                yield value
+            elif kind == "answer":
+                self.answer = value
+            elif kind == "status":
+                self.status.append(value)
+
+    def result(self) -> Answer:
+        """Run to the end (if not done yet) and return the answer."""
+        for _ in self:
+            pass
+        if self.answer is None:  # pragma: no cover - the pipeline always ends with an answer
+            raise RagError("The answer pipeline ended without an answer.")
+        return self.answer
+
+
+@dataclass
+class Prepared:
+    """Everything decided before generation: the answer record so far and the
+    final messages (None when the pipeline abstains without calling the LLM)."""
+
+    answer: Answer
+    standalone: str
+    messages: Messages | None = None
+    evidence: list[Passage] = field(default_factory=list)
+
+
+class AnswerPipeline:
+    """One question through the answer stage. Cheap to build: holds references only."""
+
+    def __init__(self, settings: Settings, *, retriever: Retriever, judge: SupportJudge,
+                 llm: Callable[[], LLM]) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.judge = judge
+        self._get_llm = llm
+
+    def language_of(self, question: str) -> str:
+        """The answer language: the setting when fixed, else the question's."""
+        if self.settings.answer_language in ("fr", "en"):
+            return self.settings.answer_language
+        return detect_language(question)
+
+    def evidence(self, question: str, lang: str, passages: list[Passage]) -> tuple[list[Passage], list[str]]:
+        """Passages reordered so those given to the LLM come first, and their evidence texts."""
+        budget = self.settings.context_budget
+        if budget <= 0:
+            return passages, [p.text for p in passages]
+        texts = EvidenceSelector(self.retriever).select(question, lang, passages, budget=budget)
+        used = [i for i, t in enumerate(texts) if t]
+        rest = [i for i, t in enumerate(texts) if not t]
+        return [passages[i] for i in used + rest], [texts[i] for i in used]
+
+    def prepare(self, question: str, *, k: int | None = None, history: Sequence[tuple[str, str]] | None = None,
+                language: str | None = None) -> Prepared:
+        """Rewrite, retrieve, select evidence and build the final messages, without generating."""
+        steps = self._prepare(question, k=k, history=history, language=language, t0=time.perf_counter())
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+
+    def _prepare(self, question: str, *, k: int | None, history: Sequence[tuple[str, str]] | None,
+                 language: str | None, t0: float) -> Generator[Event, None, Prepared]:
+        settings = self.settings
+        text, truncated = clean_question(question, settings.max_question_chars)
+        lang = language if language in ("fr", "en") else self.language_of(text)
+        notices = [TRUNCATED_NOTICE[lang].format(n=settings.max_question_chars)] if truncated else []
+        standalone = text
+        if history:
+            yield "status", "rewriting follow-up"
+            standalone = rewrite_question(text, history, self._get_llm())
+        yield "status", "retrieving"
+        passages, retrieve_ms = self.retriever.retrieve(standalone, k=k or settings.k, language=lang)
+        answer = Answer(question=text, answer="", language=lang, passages=passages,
+                        timings=Timings(retrieve_ms=round(retrieve_ms, 2)),
+                        standalone_question=standalone if standalone != text else None, notices=notices)
+        prepared = Prepared(answer=answer, standalone=standalone)
+        dense_scored = settings.channels != "lexical"
+        if not passages or (dense_scored and max(p.score for p in passages) < MIN_RELEVANCE):
+            return prepared
+        passages, texts = self.evidence(standalone, lang, passages)
+        answer.passages = passages
+        prepared.evidence = passages[:len(texts)]
+        prepared.messages = build_messages(standalone, prepared.evidence, lang, texts)
+        return prepared
+
+    def events(self, question: str, *, k: int | None = None, history: Sequence[tuple[str, str]] | None = None,
+               language: str | None = None) -> Iterator[Event]:
+        """The answer as events: ("status", str), ("token", str), then ("answer", Answer)."""
+        t0 = time.perf_counter()
+        prepared = yield from self._prepare(question, k=k, history=history, language=language, t0=t0)
+        answer, messages = prepared.answer, prepared.messages
+        if messages is None:
+            yield from self._finish(answer, None, t0)
+            return
+        standalone, lang = prepared.standalone, answer.language
+        yield "status", "generating"
+        raw = yield from self._generate(messages, answer.timings, t0, echo_of=standalone)
+        result = None
+        hint = None
+        if is_degenerate(raw, standalone, lang):
+            # Small models sometimes echo the question or emit bare markers.
+            hint = RETRY_HINT[lang]
+        else:
+            result = self._verified(answer, raw)
+            if result is None and figures_not_in(raw, [p.text for p in prepared.evidence], lang):
+                # A figure the passages do not contain: usually a mistranslated amount
+                # ("20 000 milliards" -> "20 billion"), worth one more try.
+                hint = FIGURES_HINT[lang]
+        if hint:
+            yield "status", "retrying"
+            retry = messages[:-1] + [{"role": "user", "content": f"{messages[-1]['content']}\n{hint}"}]
+            raw = yield from self._generate(retry, answer.timings, t0)
+            result = self._verified(answer, raw)
+        answer.raw_answer = raw
+        yield from self._finish(answer, result, t0)
+
+    def _generate(self, messages: Messages, timings: Timings, t0: float,
+                  echo_of: str | None = None) -> Generator[Event, None, str]:
+        """Stream one LLM completion as token events; returns the raw text.
+
+        With ``echo_of`` (the question), the first words are held back until it is
+        clear the answer is not repeating the question; if it is, generation stops
+        there and "" is returned (nothing was shown).
+        """
+        llm = self._get_llm()
+        pieces: list[str] = []
+        held: list[str] = []
+        deciding = echo_of is not None
+        echoed = False
+        started = time.perf_counter()
+        with getattr(llm, "lock", threading.RLock()):
+            for piece in llm.stream_chat(messages, max_tokens=self.settings.max_tokens,
+                                         temperature=self.settings.temperature, stop=STOP):
+                pieces.append(piece)
+                if deciding:
+                    echo = starts_as_echo("".join(pieces), echo_of or "")
+                    if echo:
+                        log.info("the answer repeats the question: stopped after %d tokens", len(pieces))
+                        echoed = True
+                        break
+                    if echo is None:
+                        held.append(piece)
+                        continue
+                    deciding = False
+                for shown in [*held, piece]:
+                    if not timings.ttft_ms:
+                        timings.ttft_ms = round((time.perf_counter() - t0) * 1000, 1)
+                    yield "token", shown
+                held = []
+            if held and not echoed:  # the answer ended while still undecided: show it
+                timings.ttft_ms = timings.ttft_ms or round((time.perf_counter() - t0) * 1000, 1)
+                for shown in held:
+                    yield "token", shown
+            timings.llm_ms = round(timings.llm_ms + (time.perf_counter() - started) * 1000, 1)
+            try:  # informative only, and counted after the answer so it never delays the first token
+                timings.prompt_tokens = llm.count_tokens(messages)
+            except Exception:
+                log.debug("token count failed", exc_info=True)
+        timings.completion_tokens += len(pieces)
+        return "" if echoed else "".join(pieces).strip()
+
+    def _verified(self, answer: Answer, raw: str) -> Verification | None:
+        """The verification of ``raw``, or None when it must end in an abstention."""
+        if not strip_markers(raw) or is_abstain_token(raw):
+            return None
+        question = answer.standalone_question or answer.question
+        result = verify_answer(raw, answer.passages, supports=self.judge.supports, score=self.judge.score,
+                               question=question, language=answer.language)
+        if not result.any_supported or not addresses_question(
+            question, answer.language, result.answer, [c.quote for c in result.citations if c.supported],
+        ):
+            return None
+        return result
+
+    def _finish(self, answer: Answer, result: Verification | None, t0: float) -> Iterator[Event]:
+        if result is None:  # abstain
+            answer.abstained = True
+            answer.answer = ABSTAIN_MESSAGE[answer.language]
+            answer.citations = []
+            answer.unsupported_sentences = []
+        else:
+            answer.answer = result.answer
+            answer.citations = result.citations
+            answer.unsupported_sentences = result.unsupported_sentences
+        answer.timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
+        yield "answer", answer

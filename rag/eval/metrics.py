@@ -1,0 +1,457 @@
+"""Scoring one question: does the answer match, were the gold passages retrieved,
+do the citations support the sentences (ALCE: Gao et al. 2023, ``princeton-nlp/ALCE``
+eval.py, ``compute_autoais``, with a pluggable support judge instead of the NLI model).
+
+Pure functions from what the assistant returned to a :class:`QuestionResult`;
+aggregation and the run loop live in :mod:`rag.eval.run`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.answer.echo import degenerate_reason
+from rag.answer.judge import SupportJudge
+from rag.answer.markers import parse_markers, strip_markers
+from rag.eval.dataset import EvalItem
+from rag.records import Answer, Citation, Passage
+from rag.text.analysis import fold_phrase, identify_language
+from rag.text.sentences import normalize_text, split_sentences
+
+MIN_COVERAGE = 0.8
+# Rank cut-off named in the per-question reasons: the answer prompt usually sees
+# about five passages, so a gold passage below that is effectively lost.
+REASON_K = 5
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def mean(values: Iterable[float | bool | None]) -> float | None:
+    """Arithmetic mean of the values that are not None; None when there are none.
+
+    >>> mean([1, 2, True]), mean([]), mean([None, 3.0])
+    (1.3333333333333333, None, 3.0)
+    """
+    xs = [float(v) for v in values if v is not None]
+    return float(np.mean(xs)) if xs else None
+
+
+def rounded(x: float | None, nd: int = 1) -> float | None:
+    """``x`` rounded to ``nd`` decimals as a plain float; None stays None.
+
+    >>> rounded(2.345, 2), rounded(None)
+    (2.35, None)
+    """
+    return None if x is None else round(float(x), nd)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile with linear interpolation (:func:`numpy.percentile`); None if empty.
+
+    >>> percentile([10, 20, 30, 40], 50), round(percentile([0, 10, 20, 30, 40], 95), 6), percentile([], 50)
+    (25.0, 38.0, None)
+    """
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile must be within [0, 100], got {q}")
+    xs = [float(v) for v in values]
+    return float(np.percentile(xs, q)) if xs else None
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def answer_language(text: str) -> str | None:
+    """``"fr"`` or ``"en"`` for an answer with markers stripped; None when it has no letters.
+
+    >>> answer_language("OpenAI perdra 5 milliards de dollars cette année [1]."), answer_language("[1] 42.")
+    ('fr', None)
+    """
+    text = strip_markers(text)
+    if not any(ch.isalpha() for ch in text):
+        return None
+    return identify_language(text)
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def answer_matches(answer: str, expected: Iterable[str]) -> bool:
+    """True when any expected string appears in the answer, ignoring case and accents.
+
+    >>> answer_matches("Il perdra 5 MILLIARDS [1].", ["5 milliards"])
+    True
+    >>> answer_matches("General Catalyst", ["Général Catalyst"])
+    True
+    >>> answer_matches("Je ne sais pas.", ["5 milliards"])
+    False
+    """
+    folded = fold_phrase(strip_markers(answer))
+    return any(fold_phrase(e) and fold_phrase(e) in folded for e in expected)
+
+
+# --------------------------------------------------------------------------- retrieval
+
+
+@dataclass(frozen=True)
+class GoldSpan:
+    """Where a gold quote sits in the normalised document text."""
+
+    doc: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def same_doc(a: str, b: str) -> bool:
+    """Document ids match, tolerating a directory prefix or a missing extension.
+
+    >>> same_doc("seeds/000_a.txt", "000_a.txt"), same_doc("000_a", "000_a.txt"), same_doc("a.txt", "b.txt")
+    (True, True, False)
+    """
+    if a == b:
+        return True
+    pa, pb = Path(a), Path(b)
+    return pa.name == pb.name or (pa.stem == pb.stem and (not pa.suffix or not pb.suffix))
+
+
+def locate_quote(doc_text: str, quote: str, *, doc: str = "") -> list[GoldSpan]:
+    """Every occurrence of ``quote`` (normalised like documents) in ``doc_text``.
+
+    Falls back to a whitespace-insensitive match, since loaders may reflow spaces.
+
+    >>> locate_quote("Il pleut. Il pleut.", "Il pleut", doc="a")
+    [GoldSpan(doc='a', start=0, end=8), GoldSpan(doc='a', start=10, end=18)]
+    >>> locate_quote("Il  pleut\\nfort.", "pleut fort", doc="a")
+    [GoldSpan(doc='a', start=4, end=14)]
+    """
+    quote = normalize_text(quote).strip()
+    if not quote:
+        return []
+    spans = []
+    start = doc_text.find(quote)
+    while start >= 0:
+        spans.append(GoldSpan(doc, start, start + len(quote)))
+        start = doc_text.find(quote, start + 1)
+    if not spans:
+        pattern = r"\s+".join(re.escape(tok) for tok in quote.split())
+        spans = [GoldSpan(doc, m.start(), m.end()) for m in re.finditer(pattern, doc_text)]
+    return spans
+
+
+def passage_covers(passage: Passage, gold: GoldSpan, *, min_coverage: float = MIN_COVERAGE) -> bool:
+    """True when the passage is from the gold document and covers enough of the gold span.
+
+    >>> p = Passage(rank=1, doc_id="a", chunk_id="a#0", start=0, end=80, score=1.0, text="")
+    >>> passage_covers(p, GoldSpan("a", 0, 100)), passage_covers(p, GoldSpan("a", 1, 101))
+    (True, False)
+    """
+    if not same_doc(passage.doc_id, gold.doc):
+        return False
+    length = gold.end - gold.start
+    overlap = min(passage.end, gold.end) - max(passage.start, gold.start)
+    if length <= 0:
+        return passage.start <= gold.start <= passage.end
+    # Tolerance: 0.8 * length is not always exact in binary floating point.
+    return overlap > 0 and overlap >= min_coverage * length - 1e-9
+
+
+def first_hit_rank(passages: Sequence[Passage], gold: Sequence[GoldSpan], *,
+                   min_coverage: float = MIN_COVERAGE) -> int | None:
+    """1-based position of the first passage covering any gold span, None if none does."""
+    for i, p in enumerate(passages, start=1):
+        if any(passage_covers(p, g, min_coverage=min_coverage) for g in gold):
+            return i
+    return None
+
+
+def cites_gold(citations: Sequence[Citation], gold: Sequence[GoldSpan]) -> bool:
+    """True when some citation span overlaps some gold span in the same document."""
+    return any(same_doc(c.doc_id, g.doc) and c.start < g.end and g.start < c.end
+               for c in citations for g in gold)
+
+
+# --------------------------------------------------------------------------- citations (ALCE)
+
+
+def claim_sentences(answer_text: str) -> list[tuple[str, list[int]]]:
+    """Sentences of an answer as ``(claim without markers, markers)``.
+
+    A sentence made only of markers gives them to the previous sentence (or to
+    the next one when it comes first), since models often write ``Claim. [1]``.
+
+    >>> claim_sentences("Il pleut [1]. Il vente. [2][3]")
+    [('Il pleut.', [1]), ('Il vente.', [2, 3])]
+    """
+    out: list[tuple[str, list[int]]] = []
+    pending: list[int] = []
+    for sentence in split_sentences(answer_text):
+        markers = parse_markers(sentence)
+        claim = strip_markers(sentence)
+        if not _has_words(claim):
+            target = out[-1][1] if out else pending
+            target.extend(m for m in markers if m not in target)
+            continue
+        merged = pending + [m for m in markers if m not in pending]
+        out.append((claim, merged))
+        pending = []
+    return out
+
+
+def citation_evidence(answer: Answer) -> dict[int, str]:
+    """Evidence text per marker: the cited passage, else the citation's own quote.
+
+    The passage is the one of ``answer.passages`` with the citation's chunk id
+    whose span contains the citation (falling back to any passage of the same
+    document containing it, for merged passages).
+    """
+    by_marker: dict[int, list[str]] = {}
+    for c in answer.citations:
+        text = _passage_text(c, answer.passages) or c.quote
+        texts = by_marker.setdefault(c.marker, [])
+        if text and text not in texts:
+            texts.append(text)
+    return {m: "\n".join(texts) for m, texts in by_marker.items()}
+
+
+def _passage_text(c: Citation, passages: Sequence[Passage]) -> str | None:
+    def contains(p: Passage) -> bool:
+        return p.start <= c.start and c.end <= p.end
+
+    for p in passages:
+        if p.chunk_id == c.chunk_id and contains(p):
+            return p.text
+    for p in passages:
+        if same_doc(p.doc_id, c.doc_id) and contains(p):
+            return p.text
+    return None
+
+
+@dataclass
+class SentenceCheck:
+    """The ALCE verdict on one answer sentence (``index`` is 1-based)."""
+
+    index: int
+    claim: str
+    markers: list[int]
+    supported: bool
+    relevant: list[int] = field(default_factory=list)
+    unknown_markers: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CitationScore:
+    """Per-answer ALCE citation recall and precision."""
+
+    recall: float
+    precision: float
+    n_citations: int
+    n_relevant: int
+    sentences: list[SentenceCheck]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{k: v for k, v in asdict(self).items() if k != "sentences"},
+                "sentences": [s.to_dict() for s in self.sentences]}
+
+
+def score_citations(sentences: Sequence[tuple[str, Sequence[int]]], evidence: Mapping[int, str],
+                    judge: SupportJudge) -> CitationScore | None:
+    """ALCE citation recall/precision of one answer; None when it has no sentence.
+
+    Recall: share of sentences supported by their cited passages joined. Precision:
+    share of citations that are relevant; a citation is irrelevant when its
+    sentence is not supported, or when it does not support the sentence alone and
+    the other citations still do without it. Deviation from ALCE: a marker with no
+    citation makes its sentence unsupported *and* counts its citations as
+    irrelevant (ALCE drops them from the denominator). As in ALCE, an answer
+    with no citation at all gets precision 0.
+
+    >>> class Words:
+    ...     def supports(self, claim, evidence):
+    ...         return set(claim.lower().split()) <= set(evidence.lower().split())
+    >>> s = score_citations([("a b", [1, 2]), ("c", [])], {1: "a b", 2: "z"}, Words())
+    >>> s.recall, s.precision
+    (0.5, 0.5)
+    """
+    if not sentences:
+        return None
+    cache: dict[tuple[str, str], bool] = {}
+
+    def supports(claim: str, markers: Sequence[int]) -> bool:
+        joined = "\n".join(evidence[m] for m in markers)
+        key = (claim, joined)
+        if key not in cache:
+            cache[key] = bool(judge.supports(claim, joined))
+        return cache[key]
+
+    checks: list[SentenceCheck] = []
+    n_citations = n_relevant = 0
+    for i, (claim, raw_markers) in enumerate(sentences, start=1):
+        markers = list(dict.fromkeys(raw_markers))
+        unknown = [m for m in markers if m not in evidence]
+        n_citations += len(markers)
+        check = SentenceCheck(index=i, claim=claim, markers=markers, supported=False, unknown_markers=unknown)
+        checks.append(check)
+        if not markers or unknown:
+            continue
+        check.supported = supports(claim, markers)
+        if not check.supported:
+            continue
+        if len(markers) == 1:
+            check.relevant = markers
+        else:
+            for m in markers:
+                rest = [x for x in markers if x != m]
+                if supports(claim, [m]) or not supports(claim, rest):
+                    check.relevant.append(m)
+        n_relevant += len(check.relevant)
+    recall = sum(c.supported for c in checks) / len(checks)
+    precision = n_relevant / n_citations if n_citations else 0.0
+    return CitationScore(recall=recall, precision=precision, n_citations=n_citations,
+                         n_relevant=n_relevant, sentences=checks)
+
+
+# --------------------------------------------------------------------------- per question
+
+
+@dataclass
+class QuestionResult:
+    """Everything measured on one question; the answer fields are None in retrieval-only mode."""
+
+    id: str
+    lang: str
+    question: str
+    answerable: bool
+    expected: list[str]
+    gold_found: bool
+    first_hit_rank: int | None
+    retrieved: list[str] = field(default_factory=list)
+    answer: str | None = None
+    abstained: bool | None = None
+    citations: list[Citation] = field(default_factory=list)
+    correct: bool | None = None
+    answer_correct: bool | None = None
+    citation_recall: float | None = None
+    citation_precision: float | None = None
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    cites_gold: bool | None = None
+    answer_language: str | None = None
+    language_match: bool | None = None
+    degenerate: bool | None = None
+    ttft_ms: float | None = None
+    total_ms: float | None = None
+    prompt_tokens: int | None = None
+    timings: dict[str, Any] | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["citations"] = [c.to_dict() for c in self.citations]
+        d["sentences"] = [s.to_dict() for s in self.sentences]
+        return d
+
+
+def score_question(item: EvalItem, passages: Sequence[Passage] | None, answer: Answer | None,
+                   gold: Sequence[GoldSpan], *, judge: SupportJudge | None = None,
+                   language_of: Callable[[str], str | None] = answer_language,
+                   min_coverage: float = MIN_COVERAGE) -> QuestionResult:
+    """Score one question from what the assistant returned (``answer`` None: retrieval only)."""
+    row = QuestionResult(id=item.id, lang=item.lang, question=item.question, answerable=item.answerable,
+                         expected=list(item.answers), gold_found=bool(gold), first_hit_rank=None)
+    if passages is not None:
+        row.retrieved = [f"{p.doc_id}#{p.chunk_id}" for p in passages]
+        if item.answerable:
+            row.first_hit_rank = first_hit_rank(passages, gold, min_coverage=min_coverage)
+            row.reasons.extend(_retrieval_reasons(item, row.first_hit_rank, bool(gold), len(passages)))
+    if answer is None:
+        if item.answerable and passages is not None:
+            row.correct = row.first_hit_rank is not None and row.first_hit_rank <= REASON_K
+        return row
+    if judge is None:
+        raise ValueError("scoring an answer needs a support judge")
+
+    row.answer = answer.answer
+    row.abstained = bool(answer.abstained)
+    row.citations = list(answer.citations)
+    row.timings = answer.timings.to_dict()
+    row.ttft_ms = answer.timings.ttft_ms
+    row.total_ms = answer.timings.total_ms
+    row.prompt_tokens = answer.timings.prompt_tokens
+
+    if item.answerable:
+        row.answer_correct = not row.abstained and answer_matches(answer.answer, item.answers)
+        row.correct = row.answer_correct
+        if row.abstained:
+            row.reasons.append("abstained on answerable question")
+        elif not row.answer_correct:
+            row.reasons.append(f"expected one of {list(item.answers)!r} not in answer")
+    else:
+        row.correct = row.abstained
+        if not row.abstained:
+            row.reasons.append("answered an unanswerable question (expected abstention)")
+
+    if not row.abstained:
+        score = score_citations(claim_sentences(answer.answer), citation_evidence(answer), judge)
+        if score is not None:
+            row.citation_recall = score.recall
+            row.citation_precision = score.precision
+            row.sentences = score.sentences
+            row.reasons.extend(_citation_reasons(score))
+        if item.answerable:
+            row.cites_gold = cites_gold(answer.citations, gold)
+            if not row.cites_gold:
+                row.reasons.append("no citation overlaps the gold quote")
+
+    row.answer_language = language_of(answer.answer)
+    row.language_match = row.answer_language == item.lang
+    if not row.language_match:
+        row.reasons.append(f"answer in {row.answer_language or 'unknown language'}, question in {item.lang}")
+
+    why = degenerate_reason(answer.answer, item.question)
+    row.degenerate = why is not None
+    if why:
+        row.reasons.append(f"degenerate answer: {why}")
+    return row
+
+
+def _retrieval_reasons(item: EvalItem, rank: int | None, gold_found: bool, n_retrieved: int) -> list[str]:
+    if not gold_found:
+        docs = sorted({g.doc for g in item.gold})
+        return [f"gold quote not found in {', '.join(docs)}"]
+    if rank is None:
+        return [f"gold passage not retrieved (not in top {n_retrieved})"]
+    if rank > REASON_K:
+        return [f"gold passage not in top {REASON_K} (first hit at rank {rank})"]
+    return []
+
+
+def _citation_reasons(score: CitationScore) -> list[str]:
+    reasons = []
+    for s in score.sentences:
+        if not s.markers:
+            reasons.append(f"sentence {s.index} has no citation")
+        elif s.unknown_markers:
+            listed = ", ".join(f"[{m}]" for m in s.unknown_markers)
+            reasons.append(f"sentence {s.index} cites unknown marker(s) {listed}")
+        elif not s.supported:
+            reasons.append(f"sentence {s.index} unsupported")
+        else:
+            extra = [m for m in s.markers if m not in s.relevant]
+            if extra:
+                listed = ", ".join(f"[{m}]" for m in extra)
+                reasons.append(f"sentence {s.index}: citation {listed} not needed")
+    return reasons
+
+

@@ -1,0 +1,72 @@
+"""Amounts with scale words: one table for the judge (compare "20 trillion" with
+"20 000 milliards") and the prompt (gloss an amount in the answer's language).
+
+Pure functions; the scale words are folded surfaces.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from rag.text.analysis import LANGUAGES, fold
+
+# Scale words that turn "5 milliards" into 5e9 so that "20 trillion" and
+# "20 000 milliards" compare equal.
+SCALES = {
+    "thousand": 3, "thousands": 3, "mille": 3, "k": 3,
+    "million": 6, "millions": 6, "m": 6, "mn": 6,
+    "billion": 9, "billions": 9, "bn": 9, "milliard": 9, "milliards": 9, "md": 9, "mds": 9,
+    "trillion": 12, "trillions": 12,
+}
+# In French "billion" means 10^12; only the French reading uses this.
+FR_SCALES = {**SCALES, "billion": 12, "billions": 12}
+# How an amount is said, largest scale first.
+SCALE_NAMES = {"fr": ((9, "milliards"), (6, "millions")), "en": ((12, "trillion"), (9, "billion"), (6, "million"))}
+# An amount with a scale word in running text: "20 000 milliards", "3,4 billion", "5 Md".
+AMOUNT = re.compile(
+    r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)[ \u00a0\u202f]*"
+    r"(milliards?|millions?|billions?|trillions?|mds?|bn)\b",
+    re.IGNORECASE,
+)
+
+
+def scale_exponent(word: str, lang: str) -> int | None:
+    """The power of ten a scale word means in ``lang``; None for other words.
+
+    >>> scale_exponent("Milliards", "fr"), scale_exponent("billion", "fr"), scale_exponent("billion", "en")
+    (9, 12, 9)
+    """
+    return (FR_SCALES if lang == "fr" else SCALES).get(fold(word))
+
+
+def scaled(number: str, scale_word: str, lang: str) -> str | None:
+    """A canonical number times its scale word, as plain digits; None when the word is no scale.
+
+    >>> scaled("20000", "milliards", "fr"), scaled("20", "trillion", "en"), scaled("3", "euros", "fr")
+    ('20000000000000', '20000000000000', None)
+    """
+    exponent = scale_exponent(scale_word, lang)
+    if exponent is None:
+        return None
+    try:
+        value = Decimal(number).scaleb(exponent)
+    except InvalidOperation:
+        return None
+    return format(value.normalize(), "f")
+
+
+def say_amount(value: Decimal, language: str) -> str | None:
+    """``value`` said with the largest scale word of ``language``; None below a million.
+
+    >>> say_amount(Decimal("2E13"), "en"), say_amount(Decimal("3.4E9"), "fr"), say_amount(Decimal(5000), "en")
+    ('20 trillion', '3,4 milliards', None)
+    """
+    if language not in LANGUAGES:
+        return None
+    for exponent, name in SCALE_NAMES[language]:
+        if value >= Decimal(10) ** exponent:
+            x = (value.scaleb(-exponent)).quantize(Decimal("0.01")).normalize()
+            number = format(x, ",f") if language == "en" else format(x, ",f").replace(",", " ").replace(".", ",")
+            return f"{number} {name}"
+    return None
