@@ -13,12 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag.records import Passage
 from rag.text.sentences import sentence_spans
+
+if TYPE_CHECKING:
+    from rag.answer.retrieve import Retriever
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ class EvidenceSelector:
     # Set on eval/dev.jsonl with `rag eval`: with a 600-character budget, min_ratio
     # 0.7 keeps the gold sentence for 19/19 questions with ~390 characters of
     # evidence on average (0.0: ~710), fewer prompt tokens and fewer distractors.
-    def __init__(self, retriever: Any, *, lexical_weight: float = 1.0, min_ratio: float = 0.7) -> None:
+    def __init__(self, retriever: Retriever, *, lexical_weight: float = 1.0, min_ratio: float = 0.7) -> None:
         self.retriever = retriever
         self.lexical_weight = lexical_weight
         self.min_ratio = min_ratio
