@@ -51,7 +51,7 @@ def test_abstains_when_nothing_supported(make_assistant, reply):
 
 def test_stream_yields_tokens_then_answer(make_assistant):
     a = make_assistant(GOOD_FR)
-    s = a.stream("Combien OpenAI devrait-elle perdre ?")
+    s = a.stream("Combien OpenAI perdra-t-elle cette année ?")
     text = "".join(s)
     assert text.strip() == GOOD_FR and s.answer is not None and not s.answer.abstained
 
@@ -100,7 +100,7 @@ def test_no_network_is_used(make_assistant, monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", guard)
     monkeypatch.setattr(socket, "create_connection", guard)
-    ans = make_assistant(GOOD_FR).ask("Combien OpenAI devrait-elle perdre ?")
+    ans = make_assistant(GOOD_FR).ask("Combien OpenAI perdra-t-elle cette année ?")
     assert not ans.abstained
 
 

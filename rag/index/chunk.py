@@ -81,3 +81,47 @@ def chunk_document(doc: Document, size: int = 500, overlap: int = 100) -> list[C
         )
         for s, e in chunk_spans(doc.text, size, overlap)
     ]
+
+
+# What is embedded and indexed for a chunk: its document's title, then its text.
+# A biography's chunks say "il", "sa thèse"; only the title names the man, so a
+# question naming him finds them through this context. Retrieval only: chunk
+# offsets and quotes stay those of the document text. Measured with
+# `rag eval --retrieval-only` (recall@1, French / English questions): outside
+# tune set (English articles) 0.61 / 0.76 -> 0.73 / 0.79; French translation of
+# it 0.69 / 0.70 -> 0.77 / 0.75; dev 1.00 / 1.00 -> 1.00 / 0.89 (one English
+# question, rank 2). Recorded in the manifest, so an index built without it is
+# re-embedded by the next `rag index`.
+CHUNK_CONTEXT = "title"
+
+
+def document_label(doc: Document) -> str:
+    """The name a document goes by: its title, else its file name made readable.
+
+    >>> from rag.records import Document
+    >>> document_label(Document(doc_id="jakob-bohme.txt", title="", text="x", source="", sha256=""))
+    'jakob bohme'
+    """
+    if doc.title and doc.title.strip():
+        return doc.title.strip()
+    stem = doc.doc_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return " ".join(stem.replace("_", " ").replace("-", " ").split())
+
+
+def retrieval_text(chunk_text: str, label: str) -> str:
+    """A chunk's text as embedded and indexed: the document label first, unless the chunk opens with it.
+
+    >>> retrieval_text("Il tombe malade en 1600.", "Jakob Böhme")
+    'Jakob Böhme\\nIl tombe malade en 1600.'
+    >>> retrieval_text("Jakob Böhme\\nNé en 1575.", "Jakob Böhme")
+    'Jakob Böhme\\nNé en 1575.'
+    """
+    if not label or chunk_text.lstrip().startswith(label):
+        return chunk_text
+    return f"{label}\n{chunk_text}"
+
+
+def retrieval_texts(chunks: list[Chunk], documents: dict[str, Document]) -> list[str]:
+    """:func:`retrieval_text` of each chunk, with its document's label."""
+    labels = {doc_id: document_label(d) for doc_id, d in documents.items()}
+    return [retrieval_text(c.text, labels.get(c.doc_id, "")) for c in chunks]

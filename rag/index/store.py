@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
+from rag.index.chunk import CHUNK_CONTEXT
+from rag.news.copies import CopyGroup
 from rag.records import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -146,6 +148,8 @@ class IndexData:
     faiss_index: Any = None
     sentences: SentenceTable | None = None
     generation: int = 0
+    # Articles telling one story (reprints, versions), found at index time; in the manifest.
+    copies: list[CopyGroup] = field(default_factory=list)
 
 
 
@@ -228,17 +232,20 @@ def _save(data: IndexData, index_dir: Path) -> None:
         "generation": gen,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "embedder": {"id": data.embedder_id, "dim": data.dim},
-        "chunking": {"size": data.chunk_size, "overlap": data.chunk_overlap},
+        "chunking": {"size": data.chunk_size, "overlap": data.chunk_overlap, "context": CHUNK_CONTEXT},
         "n_chunks": len(data.chunks),
         "documents": {
             d.doc_id: {
                 "sha256": d.sha256,
                 "title": d.title,
                 "date": d.date,
+                "date_source": d.date_source,
+                "outlet": d.outlet,
                 "n_chunks": per_doc.get(d.doc_id, {}).get("n_chunks", 0),
             }
             for d in data.documents.values()
         },
+        "copies": [g.to_dict() for g in data.copies],
         "files": files,
     }
     atomic_write_bytes(index_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
@@ -338,4 +345,5 @@ def load_index(index_dir: Path, *, embedder_id: str | None = None, verify: bool 
         faiss_index=faiss_index,
         sentences=sentences,
         generation=int(manifest.get("generation", 0)),
+        copies=[CopyGroup.from_dict(g) for g in manifest.get("copies") or []],
     )

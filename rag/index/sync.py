@@ -10,18 +10,18 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rag.index import vectors
-from rag.index.chunk import chunk_document, unit_spans
-from rag.index.embed import Embedder
 from rag.errors import IndexMismatchError, IndexMissingError, RagError
+from rag.index import vectors
+from rag.index.chunk import CHUNK_CONTEXT, chunk_document, retrieval_texts, unit_spans
+from rag.index.embed import Embedder
 from rag.index.load import LoadOutcome, load_folder
-from rag.records import Chunk, Document
 from rag.index.store import (
     IndexData,
     SentenceTable,
@@ -31,6 +31,8 @@ from rag.index.store import (
     read_manifest,
     save_index,
 )
+from rag.news.copies import CopyGroup, find_copies
+from rag.records import Chunk, Document
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     outcomes: list[LoadOutcome] = field(default_factory=list)
+    retagged: list[str] = field(default_factory=list)  # same text, new date/outlet (metadata.csv edited)
+    copies: list[CopyGroup] = field(default_factory=list)
     n_chunks: int = 0
     embedded_chunks: int = 0
     seconds: float = 0.0
@@ -57,7 +61,10 @@ class IndexReport:
     def summary(self) -> str:
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged; {self.n_chunks} chunks "
+            f"{len(self.unchanged)} unchanged"
+            + (f" ({len(self.retagged)} with new metadata)" if self.retagged else "")
+            + (f", {sum(len(g.copies) for g in self.copies)} copies of another article" if self.copies else "")
+            + f"; {self.n_chunks} chunks "
             f"({self.embedded_chunks} embedded in {self.seconds:.1f} s)"
             + (f", {self.index_type} vector index" if self.index_type else "")
         )
@@ -69,6 +76,7 @@ class IndexReport:
             "embedded_chunks": self.embedded_chunks, "seconds": round(self.seconds, 3),
             "index_type": self.index_type,
             "files": [o.to_dict() for o in self.outcomes],
+            "retagged": self.retagged, "copies": [g.to_dict() for g in self.copies],
         }
 
 
@@ -87,7 +95,7 @@ def _existing(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overla
             f"Run `rag index --rebuild --index-dir {index_dir}` to rebuild it with the new embedder."
         )
     chunking = manifest.get("chunking", {})
-    if chunking != {"size": chunk_size, "overlap": chunk_overlap}:
+    if chunking != {"size": chunk_size, "overlap": chunk_overlap, "context": CHUNK_CONTEXT}:
         log.info("chunk settings changed: every document is re-chunked")
         return None
     return _current_or_load(index_dir, manifest, embedder, current)
@@ -104,10 +112,10 @@ def _current_or_load(index_dir: Path, manifest: dict[str, Any], embedder: Embedd
     return load_index(index_dir, embedder_id=embedder.id)
 
 
-def lexical_state(chunks: list[Chunk]) -> dict[str, np.ndarray] | None:
+def lexical_state(chunks: list[Chunk], documents: dict[str, Document]) -> dict[str, np.ndarray] | None:
     from rag.index.lexical import LexicalIndex
 
-    return LexicalIndex.build([c.text for c in chunks], [c.language for c in chunks]).to_state()
+    return LexicalIndex.build(retrieval_texts(chunks, documents), [c.language for c in chunks]).to_state()
 
 
 def _sentences(old: IndexData | None, keep_docs: list[Document], to_embed: list[Document],
@@ -134,9 +142,11 @@ def _sentences(old: IndexData | None, keep_docs: list[Document], to_embed: list[
 
 
 def sync_documents(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_size: int,
-                   chunk_overlap: int, rebuild: bool = False, remove_missing: bool = True,
+                   chunk_overlap: int, rebuild: bool = False, remove_missing: bool | Callable[[Document], bool] = True,
                    progress: bool = True, index_type: str = "auto", current: IndexData | None = None) -> IndexReport:
     """Make the index hold ``docs`` (and, unless ``remove_missing``, keep the others).
+
+    ``remove_missing`` may be a predicate: only the absent documents it accepts are removed.
 
     Chunk ids (``doc_id:start-end``) depend only on a document's text, so they
     stay stable across updates; unchanged documents are not re-embedded.
@@ -150,7 +160,7 @@ def sync_documents(docs: list[Document], *, index_dir: Path, embedder: Embedder,
 
 
 def _sync(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int,
-          rebuild: bool, remove_missing: bool, progress: bool, index_type: str,
+          rebuild: bool, remove_missing: bool | Callable[[Document], bool], progress: bool, index_type: str,
           current: IndexData | None = None) -> IndexReport:
     """:func:`sync_documents` with the index lock held."""
     t0 = time.perf_counter()
@@ -164,14 +174,18 @@ def _sync(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_si
         prev = old_docs.get(d.doc_id)
         if prev is not None and prev.sha256 == d.sha256:
             report.unchanged.append(d.doc_id)
-            keep_docs.append(prev)
+            # Same text, so chunks and vectors are kept; the metadata (an edited
+            # metadata.csv) is taken from the file as loaded now.
+            keep_docs.append(d)
+            if d != prev:
+                report.retagged.append(d.doc_id)
         else:
             (report.updated if prev is not None else report.added).append(d.doc_id)
             to_embed.append(d)
     for doc_id, prev in old_docs.items():
         if doc_id in new_by_id:
             continue
-        if remove_missing:
+        if remove_missing is True or (callable(remove_missing) and remove_missing(prev)):
             report.removed.append(doc_id)
         else:
             report.unchanged.append(doc_id)
@@ -188,7 +202,8 @@ def _sync(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_si
     new_chunks = [c for d in to_embed for c in chunk_document(d, chunk_size, chunk_overlap)]
     if new_chunks:
         log.info("embedding %d chunks from %d documents", len(new_chunks), len(to_embed))
-        rows.append(embedder.encode_passages([c.text for c in new_chunks], progress=progress))
+        rows.append(embedder.encode_passages(retrieval_texts(new_chunks, {d.doc_id: d for d in to_embed}),
+                                             progress=progress))
     chunks.extend(new_chunks)
     # float32 as the store writes it, so the index kept in memory equals a fresh load.
     embeddings = np.vstack(rows).astype(np.float32, copy=False) if rows else np.zeros((0, embedder.dim), np.float32)
@@ -196,7 +211,10 @@ def _sync(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_si
     if not chunks:
         raise RagError("No document could be indexed: the folder holds no readable article.")
     documents = {d.doc_id: d for d in keep_docs + to_embed}
-    changed = bool(report.added or report.updated or report.removed) or old is None or old.sentences is None
+    copies = find_copies({k: d.text for k, d in documents.items()}, dates={k: d.day for k, d in documents.items()})
+    report.copies = copies
+    changed = (bool(report.added or report.updated or report.removed or report.retagged) or old is None
+               or old.sentences is None or copies != old.copies)
     kind = vectors.choose_kind(len(embeddings), index_type)
     if not changed and old is not None and old.faiss_index is not None and vectors.describe(old.faiss_index) == kind:
         faiss_index = old.faiss_index  # nothing changed: no rebuild (an IVF index would be retrained)
@@ -206,8 +224,8 @@ def _sync(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_si
     data = IndexData(
         embedder_id=embedder.id, dim=int(embeddings.shape[1]), chunk_size=chunk_size,
         chunk_overlap=chunk_overlap, documents=documents, chunks=chunks, embeddings=embeddings,
-        lexical_state=lexical_state(chunks), sentences=sentences, faiss_index=faiss_index,
-        generation=old.generation if old else 0,
+        lexical_state=lexical_state(chunks, documents), sentences=sentences, faiss_index=faiss_index,
+        generation=old.generation if old else 0, copies=copies,
     )
     if changed:
         save_index(data, index_dir)
@@ -222,11 +240,14 @@ def _sync(docs: list[Document], *, index_dir: Path, embedder: Embedder, chunk_si
 def index_folder(folder: str | Path, *, index_dir: Path, embedder: Embedder, chunk_size: int,
                  chunk_overlap: int, max_bytes: int | None = None, rebuild: bool = False,
                  progress: bool = True, index_type: str = "auto", current: IndexData | None = None) -> IndexReport:
-    """Index every article of ``folder``; documents no longer there are removed."""
+    """Index every article of ``folder``: add new ones, update changed ones, and remove
+    those whose file under ``folder`` is gone. Articles from other folders are kept."""
     t0 = time.perf_counter()
     docs, outcomes = load_folder(folder, max_bytes=max_bytes)
+    root = Path(folder).resolve()
     report = sync_documents(docs, index_dir=index_dir, embedder=embedder, chunk_size=chunk_size,
                             chunk_overlap=chunk_overlap, rebuild=rebuild, progress=progress,
+                            remove_missing=lambda d: Path(d.source).resolve().is_relative_to(root),
                             index_type=index_type, current=current)
     report.outcomes = outcomes
     report.seconds = time.perf_counter() - t0
