@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,7 +23,7 @@ log = logging.getLogger("rag")
 COMMON = ["index_dir", "docs_dir", "model", "embedder", "query_prompt", "passage_prompt", "chunk_size",
           "chunk_overlap", "index_type", "cache_dir", "max_file_mb", "n_ctx", "n_threads", "n_batch"]
 ANSWERING = ["k", "max_tokens", "temperature", "answer_language", "context_budget", "reranker", "channels",
-             "max_question_chars", "llm_base_url", "llm_model", "llm_timeout"]
+             "max_question_chars", "llm_base_url", "llm_model", "llm_timeout", "since", "until"]
 
 
 def _assistant(settings: Settings) -> Any:
@@ -37,13 +38,32 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     folder = args.folder or settings.docs_dir
     assistant = Assistant(settings)
     report = assistant.reindex(folder, rebuild=args.rebuild, progress=not args.quiet)
+    # Articles indexed from other folders are kept; --prune removes them, after naming them.
+    here = {o.doc_id or o.path for o in report.outcomes}
+    others = sorted(d for d in assistant.data.documents if d not in here)
+    if args.prune and others:
+        print(f"--prune: removing {len(others)} article(s) not in {folder}: {', '.join(others)}", file=sys.stderr)
+        pruned = assistant.remove(others)
+        pruned.added, pruned.updated, pruned.outcomes = report.added, report.updated, report.outcomes
+        report = pruned
+        others = []
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
         return 0
+    copy_of = {c.doc_id: (g.canonical, c.jaccard) for g in report.copies for c in g.copies}
     for o in report.outcomes:
-        if o.status != "loaded" or o.detail.startswith("decoded as") and o.detail != "decoded as utf-8":
+        odd = o.status != "loaded" or o.detail.startswith("decoded as") and o.detail != "decoded as utf-8"
+        if o.status == "loaded":  # each article's date and where it came from
+            print(f"  {o.status:9s} {o.path}: {o.dated()}" + (f"; {o.detail}" if odd else ""))
+        elif odd:
             print(f"  {o.status:9s} {o.path}: {o.detail}")
+        if o.doc_id in copy_of:
+            canonical, jaccard = copy_of[o.doc_id]
+            print(f"  {'copy':9s} {o.path}: copy of {canonical} (one story; estimated Jaccard {jaccard:.2f})")
     print(f"Index {settings.index_dir}: {report.summary()}")
+    if others:
+        print(f"  kept {len(others)} article(s) from other folders; `--prune` would remove: {', '.join(others[:10])}"
+              + (" …" if len(others) > 10 else ""))
     return 0
 
 
@@ -66,11 +86,32 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _print_answer(ans: Any, *, streamed: bool) -> None:
+def _show_draft(stream: Any) -> str:
+    """Stream the draft answer to a terminal and return what was shown (nothing when
+    stdout is not a terminal: there only the verified answer is printed)."""
+    tty = sys.stdout.isatty()
+    shown = ""
+    for piece in stream:
+        if tty:
+            shown += piece
+            print(piece, end="", flush=True)
+    return shown
+
+
+def _erase(shown: str) -> None:
+    """Erase the lines the draft took (cursor up, clear to the end of the screen), so
+    the verified answer replaces it instead of following it."""
+    if not shown:
+        return
+    columns = max(1, shutil.get_terminal_size().columns)
+    rows = sum(max(1, -(-len(line) // columns)) for line in shown.split("\n"))
+    print("\r" + (f"\033[{rows - 1}A" if rows > 1 else "") + "\033[J", end="", flush=True)
+
+
+def _print_answer(ans: Any, *, draft: str = "") -> None:
+    _erase(draft)
     if ans.standalone_question:
         print(f"(question understood as: {ans.standalone_question})")
-    if streamed:
-        print("\r\033[K", end="")
     print(ans.answer)
     for note in ans.notices:
         print(f"note: {note}")
@@ -95,13 +136,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(assistant.ask(args.question).to_dict(), ensure_ascii=False, indent=1))
         return 0
     stream = assistant.stream(args.question)
-    for piece in stream:
-        if sys.stdout.isatty():
-            print(piece, end="", flush=True)
-    if sys.stdout.isatty():
-        print()
+    draft = _show_draft(stream)
     assert stream.answer is not None
-    _print_answer(stream.answer, streamed=False)
+    _print_answer(stream.answer, draft=draft)
     return 0
 
 
@@ -123,11 +160,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             continue
         try:
             stream = convo.stream(question)
-            for piece in stream:
-                print(piece, end="", flush=True)
-            print()
+            draft = _show_draft(stream)
             assert stream.answer is not None
-            _print_answer(stream.answer, streamed=True)
+            _print_answer(stream.answer, draft=draft)
         except RagError as exc:
             print(f"error: {redact(str(exc))}")
 
@@ -199,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("index", cmd_index, "Index a folder of articles (only what changed is re-embedded).")
     p.add_argument("folder", nargs="?", help="Folder of .txt/.md/.html/.pdf files (default: --docs-dir).")
     p.add_argument("--rebuild", action="store_true", help="Rebuild from scratch.")
+    p.add_argument("--prune", action="store_true",
+                   help="Also remove the indexed articles that are not in FOLDER (they are listed first).")
     p.add_argument("--json", action="store_true", help="Print the report as JSON.")
     p.add_argument("--quiet", action="store_true", help="No progress bar.")
 
