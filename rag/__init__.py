@@ -22,11 +22,12 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
     from rag.assistant import Assistant
+    from rag.check import check
     from rag.conversation import Conversation
     from rag.records import Answer, Citation, Passage
     from rag.settings import Settings
 
-__all__ = ["Answer", "Assistant", "Citation", "Conversation", "Passage", "Settings"]
+__all__ = ["Answer", "Assistant", "Citation", "Conversation", "Passage", "Settings", "check"]
 
 _LAZY = {
     "Assistant": ".assistant",
@@ -35,6 +36,7 @@ _LAZY = {
     "Citation": ".records",
     "Passage": ".records",
     "Settings": ".settings",
+    "check": ".check",  # rag.check(records): the module is callable
 }
 
 
@@ -44,5 +46,6 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+        module = importlib.import_module(_LAZY[name], __name__)
+        return module if name == "check" else getattr(module, name)
     raise AttributeError(name)

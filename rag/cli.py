@@ -1,4 +1,4 @@
-"""The ``rag`` command line: index, remove, ask, chat, serve, models, eval, bench.
+"""The ``rag`` command line: index, remove, ask, chat, check, serve, models, eval, bench.
 
 Every command takes the settings flags (``--index-dir``, ``--model``...), which
 default to ``RAG_*`` environment variables and then to :class:`Settings`.
@@ -167,6 +167,14 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: {redact(str(exc))}")
 
 
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.check import check, read_records
+
+    report = check(read_records(args.answers), assistant=_assistant(settings), judge=args.judge)
+    print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1) if args.json else report.table())
+    return 0 if report.ok else 1
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         from ui.app import serve
@@ -248,6 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="Print the answer record as JSON.")
 
     add("chat", cmd_chat, "Hold a conversation in the terminal.", ANSWERING)
+    p = add("check", cmd_check, "Check the citations of answer records against the index (exit 1 if any fails).",
+            ["llm_base_url", "llm_model", "llm_timeout"])
+    p.add_argument("answers", help="Answer records: JSON Lines (`rag ask --json`, the /ask endpoint).")
+    p.add_argument("--judge", default=None, metavar="llm|URL",
+                   help="Support judge: default the deterministic one; `llm` the answering model "
+                        "(rag.answer.entail), or the URL of an OpenAI-compatible server.")
+    p.add_argument("--json", action="store_true", help="Print the full report as JSON.")
     add("serve", cmd_serve, "Start the web chat.", ANSWERING + ["host", "port", "share"])
 
     p = add("models", cmd_models, "List the model presets and their files.")

@@ -85,6 +85,9 @@ class Citation:
     date: str | None = None
     passage_start: int = 0
     passage_end: int = 0
+    # sha256 of the cited document's text when the answer was made: `rag check` tells
+    # a document changed since then from a quote that was wrong from the start.
+    doc_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -27,7 +27,10 @@ def first_passage_reply(messages: list[dict[str, str]]) -> str:
     if "Standalone question:" in user:
         return user.rsplit("Last message:", 1)[1].split("\n", 1)[0].strip()
     m = _FIRST.search(user)
-    return f"{m.group(1)[:-1].rstrip()} [1]." if m else "NOT_IN_ARTICLES"
+    if not m:
+        return "NOT_IN_ARTICLES"
+    # Without the prompt's own glosses ("cette année (2024)"), which are not in the article.
+    return f"{re.sub(r' [(][^)]*[)]', '', m.group(1)[:-1]).rstrip()} [1]."
 
 
 def install() -> None:

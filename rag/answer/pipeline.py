@@ -14,7 +14,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag.answer.cite import Verification, addresses_question, verify_answer
@@ -300,7 +300,9 @@ class AnswerPipeline:
             answer.unsupported_sentences = []
         else:
             answer.answer = result.answer
-            answer.citations = result.citations
+            documents = self.retriever.data.documents
+            answer.citations = [replace(c, doc_sha256=documents[c.doc_id].sha256) if c.doc_id in documents else c
+                                for c in result.citations]
             answer.unsupported_sentences = result.unsupported_sentences
         answer.timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
         yield "answer", answer
