@@ -55,6 +55,13 @@ class Assistant:
             settings = settings.with_(index_dir=str(index_dir))
         return cls(settings, **kwargs)
 
+    def __repr__(self) -> str:
+        # Says what is loaded without loading anything.
+        data = self.library.loaded
+        docs = f"{len(data.documents)} articles, {len(data.chunks)} chunks" if data is not None else "not loaded yet"
+        model = self.settings.llm_base_url or self.settings.model
+        return f"Assistant(index={str(self.index_dir)!r}: {docs}; model={model!r}, embedder={self.embedder.id!r})"
+
     @property
     def index_dir(self) -> Path:
         return self.settings.index_path

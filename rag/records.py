@@ -65,6 +65,11 @@ class Passage:
     date: str | None = None
     language: str = "fr"
 
+    def __repr__(self) -> str:  # one line: lists of passages stay readable in a REPL
+        from rag.display import passage_repr
+
+        return passage_repr(self)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -134,3 +139,14 @@ class Answer:
             "raw_answer": self.raw_answer,
             "notices": list(self.notices),
         }
+
+    # Rich display in notebooks (rendering lives in rag.display).
+    def _repr_html_(self) -> str:
+        from rag.display import answer_to_html
+
+        return answer_to_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from rag.display import answer_to_markdown
+
+        return answer_to_markdown(self)

@@ -7,103 +7,18 @@ tags in the output are the ones written below.
 """
 
 import html
-import re
 from collections.abc import Callable, Sequence
 
-from rag.answer.markers import MARKER
+# The answer's HTML is shared with the notebook display.
+from rag.display import (  # noqa: F401 -- re-exported for the page and its tests
+    UNSUPPORTED_TITLE,
+    UNVERIFIED_TITLE,
+    answer_html,
+    highlight_passage,
+    markers_to_anchors,
+    source_id,
+)
 from rag.records import Answer, Citation, Passage, Timings
-
-UNSUPPORTED_TITLE = "No cited passage supports this sentence: check it before relying on it."
-UNVERIFIED_TITLE = "Not verified: this passage may not support the sentence."
-_LINKABLE = re.compile(r"([ \t]*)" + MARKER.pattern)  # a marker and the spaces before it
-_FINAL_PUNCT = re.compile(r"\s*[.!?…]+[»\"”’)]*$")
-
-
-def source_id(turn: int, marker: int) -> str:
-    """The HTML id of a source entry: unique across the answers of one chat.
-
-    >>> source_id(2, 1)
-    'src-2-1'
-    """
-    return f"src-{turn}-{marker}"
-
-
-def highlight_passage(text: str, passage_start: int, start: int, end: int) -> str:
-    """The passage ``text`` (which begins at document offset ``passage_start``) as
-    HTML, with the quote at document offsets ``[start, end)`` inside ``<mark>``.
-
-    >>> highlight_passage("Il perd <5> milliards. Fin.", 100, 100, 122)
-    '<mark>Il perd &lt;5&gt; milliards.</mark> Fin.'
-    """
-    s = min(max(start - passage_start, 0), len(text))
-    e = min(max(end - passage_start, s), len(text))
-    if s == e:
-        return html.escape(text)
-    return f"{html.escape(text[:s])}<mark>{html.escape(text[s:e])}</mark>{html.escape(text[e:])}"
-
-
-def markers_to_anchors(text_html: str, turn: int, citations: Sequence[Citation]) -> str:
-    """Turn each ``[n]`` (or ``[1, 2]``) of already-escaped answer HTML into links to
-    the source entries. Markers with no citation are left as they are.
-
-    >>> c = Citation(marker=1, doc_id="d", title="T", chunk_id="c", start=0, end=1, quote="q")
-    >>> markers_to_anchors("Vrai [1].", 3, [c])
-    'Vrai\\u202f<a class="cite" href="#src-3-1" title="T">[1]</a>.'
-    """
-    by_marker = {c.marker: c for c in citations}
-
-    def link(n: int) -> str:
-        c = by_marker[n]
-        if c.supported:
-            return f'<a class="cite" href="#{source_id(turn, n)}" title="{html.escape(c.title)}">[{n}]</a>'
-        return (f'<a class="cite unverified" href="#{source_id(turn, n)}" '
-                f'title="{html.escape(UNVERIFIED_TITLE)}">[{n}?]</a>')
-
-    def replace(m: re.Match[str]) -> str:
-        numbers = [int(p) for p in re.split(r"[,;]", m.group(2))]
-        if not all(n in by_marker for n in numbers):
-            return m.group(0)
-        # A narrow no-break space keeps the marker on its word's line.
-        return ("\u202f" if m.group(1) else "") + "".join(link(n) for n in numbers)
-
-    return _LINKABLE.sub(replace, text_html)
-
-
-def _unsupported_spans(text: str, sentences: Sequence[str]) -> list[tuple[int, int]]:
-    """Where the unsupported sentences sit in the answer text. The verified answer
-    re-inserts markers before the final punctuation, so the sentence is searched
-    without that punctuation."""
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for sentence in sentences:
-        core = _FINAL_PUNCT.sub("", sentence).strip() or sentence.strip()
-        if not core:
-            continue
-        i = text.find(core, pos)
-        if i < 0:
-            i = text.find(core)
-        if i >= 0 and all(i >= e or i + len(core) <= s for s, e in spans):
-            spans.append((i, i + len(core)))
-            pos = i + len(core)
-    return sorted(spans)
-
-
-def answer_html(text: str, turn: int, citations: Sequence[Citation] = (),
-                unsupported: Sequence[str] = ()) -> str:
-    """The verified answer as HTML: escaped, markers linked to sources, unsupported
-    sentences marked.
-
-    >>> answer_html("A <b>. B.", 0, [], ["A <b>."]).split('">', 1)[1]
-    'A &lt;b&gt;</span>. B.'
-    """
-    out: list[str] = []
-    last = 0
-    for s, e in _unsupported_spans(text, unsupported):
-        out.append(html.escape(text[last:s]))
-        out.append(f'<span class="unsupported" title="{html.escape(UNSUPPORTED_TITLE)}">{html.escape(text[s:e])}</span>')
-        last = e
-    out.append(html.escape(text[last:]))
-    return markers_to_anchors("".join(out), turn, citations)
 
 
 def tokens_per_second(t: Timings) -> float | None:
