@@ -9,9 +9,12 @@ No ``from __future__ import annotations`` here: ``gr.api`` reads the type hints
 of the ``/ask`` function at run time.
 """
 
+import json
 import logging
 import os
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +26,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from rag.answer.followup import MAX_TURNS  # noqa: E402
-from rag.answer.prompt import may_be_abstain_token  # noqa: E402
+from rag.answer.prompt import build_messages, may_be_abstain_token  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
+from rag.display import conversation_markdown  # noqa: E402
 from rag.errors import RagError  # noqa: E402
+from rag.records import Answer  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 from . import format as fmt  # noqa: E402
@@ -53,6 +58,7 @@ class Session:
     history: list[tuple[str, str]] = field(default_factory=list)
     sections: list[tuple[int, str, str]] = field(default_factory=list)
     turns: int = 0
+    answers: list[Answer] = field(default_factory=list)  # for the conversation download
 
 
 def _notify_warning(message: str) -> None:
@@ -70,6 +76,62 @@ class ChatUI:
         # GGUF holds hundreds of MB.
         self._variant: tuple[str, Assistant] | None = None
         self._lock = threading.Lock()
+        # Set once the models are loaded and the prompt prefix is processed (at once when
+        # no warm-up runs: the first question then loads them).
+        self.ready = threading.Event()
+        self.ready.set()
+        self.warm_error = ""
+
+    # ---------- first minute ----------
+    def warm_up(self) -> None:
+        """Load the index, the embedder and the LLM, and run the fixed prompt prefix
+        (system message and worked examples) through the LLM so its KV cache holds it:
+        the first question then starts about as fast as the next ones."""
+        t0 = time.perf_counter()
+        try:
+            self.assistant.retrieve("warm-up")  # index, embedder, retriever
+            language = self.settings.answer_language if self.settings.answer_language in ("fr", "en") else "fr"
+            for _ in self.assistant.llm.stream_chat(build_messages("?", [], language), max_tokens=1):
+                pass
+            log.info("models loaded and prompt prefix cached in %.1f s", time.perf_counter() - t0)
+        except RagError as exc:
+            self.warm_error = str(exc)
+            log.warning("warm-up failed: %s", exc)
+        except Exception:
+            self.warm_error = GENERIC_ERROR
+            log.exception("warm-up failed")
+        finally:
+            self.ready.set()
+
+    def warm_up_in_background(self) -> threading.Thread:
+        self.ready.clear()
+        thread = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def readiness_html(self) -> str:
+        if not self.ready.is_set():
+            return fmt.status_html("loading model… (the first answer waits for it)")
+        if self.warm_error:
+            return fmt.error_html(self.warm_error)
+        return '<div class="status ready">model ready</div>'
+
+    def readiness(self) -> tuple[str, Any]:
+        """The model status line, and the timer polling it (stopped once ready)."""
+        return self.readiness_html(), gr.Timer(active=not self.ready.is_set())
+
+    def export(self, session: Session | None) -> tuple[Any, Any]:
+        """The conversation (questions, answers, sources with quotes, dates and document
+        ids) as Markdown and JSON files for the two download buttons."""
+        answers = (session or Session()).answers
+        if not answers:
+            return gr.update(value=None, interactive=False), gr.update(value=None, interactive=False)
+        folder = Path(tempfile.mkdtemp(prefix="rag-conversation-"))
+        md, js = folder / "conversation.md", folder / "conversation.json"
+        md.write_text(conversation_markdown(answers), encoding="utf-8")
+        js.write_text(json.dumps({"turns": [a.to_dict() for a in answers]}, ensure_ascii=False, indent=1),
+                      encoding="utf-8")
+        return gr.update(value=str(md), interactive=True), gr.update(value=str(js), interactive=True)
 
     # ---------- models ----------
     def model_name(self, preset: str, gguf_path: str = "") -> str:
@@ -128,6 +190,7 @@ class ChatUI:
                 elif kind == "answer":
                     answer = value
                     session.turns += 1
+                    session.answers.append(answer)
                     turn = session.turns
                     session.history.append((answer.standalone_question or answer.question, answer.answer))
                     session.sections.append((turn, answer.question,
@@ -220,9 +283,12 @@ def _initial_preset(settings: Settings) -> tuple[str, str]:
     return "gguf", settings.model
 
 
-def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
-    """The chat page over ``assistant``. Launch it with :func:`launch`."""
+def build_app(assistant: Assistant, settings: Settings, *, warm_up: bool = False) -> gr.Blocks:
+    """The chat page over ``assistant``. Launch it with :func:`launch`. With ``warm_up``,
+    the models load in the background at once and the page says so until they are ready."""
     ui = ChatUI(assistant, settings)
+    if warm_up:
+        ui.warm_up_in_background()
     preset, gguf = _initial_preset(settings)
     with gr.Blocks(title="Actualités IA · questions sourcées") as demo:
         session = gr.State(Session())
@@ -249,6 +315,12 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
                             send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="send")
                             clear = gr.Button("Clear", variant="secondary", scale=1, min_width=80, elem_id="clear")
                         status = gr.HTML("", elem_id="status")
+                        ready = gr.HTML(ui.readiness_html(), elem_id="model-status")
+                        with gr.Row(elem_id="download-row"):
+                            download_md = gr.DownloadButton("Download conversation (Markdown)", interactive=False,
+                                                            size="sm", elem_id="download-md")
+                            download_json = gr.DownloadButton("Download conversation (JSON)", interactive=False,
+                                                              size="sm", elem_id="download-json")
                         with gr.Row(elem_id="controls"):
                             k = gr.Slider(K_MIN, K_MAX, value=min(max(settings.k, K_MIN), K_MAX), step=1,
                                           label="Passages (k)", min_width=150)
@@ -276,7 +348,10 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
         chat_outputs = [chatbot, sources, session, status, question]
         # One llama.cpp model is not thread-safe: chat and API share one queue slot.
         for trigger in (question.submit, send.click):
-            trigger(ui.respond, chat_inputs, chat_outputs, concurrency_id="llm", api_visibility="private")
+            trigger(ui.respond, chat_inputs, chat_outputs, concurrency_id="llm", api_visibility="private").then(
+                ui.export, session, [download_md, download_json], queue=False, api_visibility="private")
+        timer = gr.Timer(1.0, active=not ui.ready.is_set())
+        timer.tick(ui.readiness, None, [ready, timer], queue=False, api_visibility="private")
         clear.click(ui.clear, None, chat_outputs, queue=False, api_visibility="private")
         # The chatbot's own trash button must forget the history too, not only the bubbles.
         chatbot.clear(ui.clear, None, chat_outputs, queue=False, api_visibility="private")
@@ -318,7 +393,7 @@ def serve(settings: Settings) -> None:
     except RagError as exc:
         # The page shows the same message; the server still starts so it can be read there.
         log.warning("%s", exc)
-    demo = build_app(assistant, settings)
+    demo = build_app(assistant, settings, warm_up=True)  # models load while the page opens
     url = launch(demo, settings, quiet=True)
     log.info("web chat on %s", url)
     if getattr(demo, "share_url", None):

@@ -40,6 +40,9 @@ a.cite.unverified { color: #b54708 !important; }
                text-underline-offset: 3px; background: rgba(217, 45, 32, 0.06); }
 
 #ask-row { align-items: stretch; }
+#model-status .status { font-size: 0.8rem; }
+#model-status .status.ready { color: #067647; }
+#download-row { gap: 8px; }
 #controls { margin-top: 4px; }
 
 /* Documents tab */
@@ -82,7 +85,7 @@ li.source.unverified { border-left: 3px solid #f79009; }
 .badge.warn { background: #fffaeb; color: #b54708; border: 1px solid #fedf89; }
 blockquote.passage { margin: 0; padding: 6px 10px; border-left: 3px solid var(--border-color-primary);
                      font-size: 0.86rem; line-height: 1.55; color: var(--body-text-color-subdued);
-                     white-space: pre-wrap; max-height: 260px; overflow-y: auto; }
+                     white-space: pre-wrap; max-height: 260px; overflow-y: auto; position: relative; }
 blockquote.passage mark { background: #fde68a; color: #1f2937; padding: 1px 2px; border-radius: 3px; }
 .closest-title { font-size: 0.85rem; color: var(--body-text-color-subdued); margin: 8px 12px 0; }
 """
@@ -101,6 +104,24 @@ document.addEventListener("click", (event) => {
   target.scrollIntoView({behavior: "smooth", block: "center"});
   target.classList.remove("flash"); void target.offsetWidth; target.classList.add("flash");
 });
+
+// A long passage can hide its highlighted quote below the fold: scroll each passage
+// (once, when it is shown) so that the quote is in view.
+function showQuotes() {
+  document.querySelectorAll("#sources blockquote.passage").forEach((bq) => {
+    const mark = bq.querySelector("mark");
+    if (!mark || bq.dataset.shown || bq.clientHeight === 0) return;
+    bq.dataset.shown = "1";
+    bq.scrollTop = Math.max(0, mark.offsetTop - 24);
+  });
+}
+let quotePending = false;
+new MutationObserver(() => {
+  if (quotePending) return;
+  quotePending = true;
+  requestAnimationFrame(() => { quotePending = false; showQuotes(); });
+}).observe(document.documentElement, {childList: true, subtree: true});
+document.addEventListener("toggle", showQuotes, true);  // an older answer's sources unfolded
 </script>
 """
 
