@@ -4,6 +4,22 @@ Used where the two languages meet without a translation model: the support
 judge (an English claim checked against a French passage) and the lexical
 retrieval channel (an English question matched against French articles).
 Deliberately generic: it must not encode the answers of any evaluation set.
+
+Entries removed (issue 14, "no fitting to the dev set"): each mapped the
+words of one ``eval/dev.jsonl`` question onto the words of its gold quote or
+answer, so the dev set scored well through the list rather than through the
+mechanism. ``moral``->morale, ``story``->histoire, ``weariness``/``fatigue``
+->lassitude, ``enthusiasm``->enthousiasme and ``cycle`` (dev-04, "the moral of
+the story about cycles"); ``receive``->reçoit (dev-02); ``monopoly``->monopole
+(dev-03); ``conference``->conférence and ``representative``->représentant
+(dev-09); ``investor-led``->dirigé, ``series``->série and ``lead``/``led``
+->dirigée (dev-06, "Which investor led Mistral's Series B?"); ``contribute``
+->contribuer on the ``add`` line (dev-08, "how much could AI add to GDP").
+Cognates among them (monopoly/monopole, conference/conférence) still match
+through the other language's stemmer, as any cognate does. General news and
+economy words that a dev question happens to use (spend, revenue, expect,
+newspaper, subscription, gdp...) stay. ``born`` and ``die`` were added as
+general biography vocabulary (set on the judge pairs' ``tune`` split).
 """
 
 from __future__ import annotations
@@ -105,7 +121,6 @@ confirm confirmed: confirmer confirmé
 expect expected expects: devrait devraient prévoit prévu attendu attend
 estimate estimated estimates: estimer estimé estimation
 plan plans planned: prévoit prévu projet plan
-lead led leading: diriger dirigé dirigée mener mené
 own owns owned possess: posséder possède possèdent détenir détenu
 hold holds held: détenir détient détenu
 new: nouveau nouvelle nouveaux nouvelles
@@ -130,13 +145,10 @@ creator maker: créateur
 owner: propriétaire
 president: président
 chief executive ceo: directeur patron pdg
-investor-led: dirigé
 round: tour
-series: série
 stake: participation
 acquisition acquire acquired: acquisition acquérir racheter rachat
 merger merge: fusion fusionner
-monopoly: monopole
 cloud: cloud nuage
 service services: service services
 product products: produit produits
@@ -153,22 +165,15 @@ crypto cryptocurrency cryptocurrencies: crypto cryptomonnaie cryptomonnaies cryp
 token tokens: jeton jetons
 mining miners: minage mineurs
 blockchain: blockchain
-conference: conférence
-representative: représentant
 source sources: source sources
 information: information informations
 question questions: question questions
 problem problems issue: problème problèmes
 solution solutions: solution solutions
 reason reasons why: raison raisons pourquoi
-cycle cycles: cycle cycles
 trend trends: tendance tendances
 boom: boom essor explosion
 bubble: bulle
-enthusiasm: enthousiasme
-weariness fatigue: lassitude
-moral: morale
-story: histoire
 average: moyenne moyen
 per each: par chaque
 more: plus
@@ -185,17 +190,18 @@ ten: dix
 called named: appelé appelée nommé
 work working works: travail travailler travaille
 need needs require requires: besoin nécessite nécessitent exiger
-receive receives received: recevoir reçoit reçu
 earn earns earned: gagner gagne gagné
 sell sold: vendre vendu
 buy bought: acheter acheté
-add adds added contribute: ajouter ajouté contribuer
+add adds added: ajouter ajouté
 reach reached: atteindre atteint
 exceed exceeded: dépasser dépassé
 run out: court
 cash-strapped: fauché
 survival survive: survie survivre
 gdp: pib
+born birth: né née naissance
+die died dies death dead: mort morte meurt décès décédé décédée
 """
 
 
