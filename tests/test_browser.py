@@ -161,7 +161,9 @@ def test_first_answer_starts_about_as_fast_as_the_second_on_the_real_model(tmp_p
                 first = ask_and_time(page, QUESTION, 1)
                 page.locator("#clear").click()
                 page.wait_for_function("document.querySelectorAll('#chat .answer').length === 0")
-                second = ask_and_time(page, "Quel journal a lancé l'alerte sur la fin possible de l'explosion de l'IA ?", 1)
+                meta = [page.locator("#chat .meta").last.inner_text()]
+                second = ask_and_time(page, "Which AI company is said to spend more money than it receives?", 1)
+                meta.append(page.locator("#chat .meta").last.inner_text())
                 page.wait_for_timeout(800)
                 page.screenshot(path=str(ARTIFACTS / "chat-real-model.png"), full_page=True)
             finally:
@@ -169,7 +171,8 @@ def test_first_answer_starts_about_as_fast_as_the_second_on_the_real_model(tmp_p
     finally:
         stop_process(proc)
         log.close()
-    (ARTIFACTS / "ttft.json").write_text(json.dumps({"first_s": round(first, 2), "second_s": round(second, 2)}))
+    (ARTIFACTS / "ttft.json").write_text(json.dumps({"first_s": round(first, 2), "second_s": round(second, 2), "meta": meta},
+                                                      ensure_ascii=False))
     assert first <= 1.5 * second + 1.0, f"first answer {first:.2f} s to first token, second {second:.2f} s"
 
 
