@@ -144,10 +144,10 @@ def check_record(record: Mapping[str, Any], documents: Mapping[str, Document], s
 
 
 def llm_judge(spec: str, assistant: Assistant) -> SupportsFn:
-    """The LLM support judge of :mod:`rag.answer.entail`: ``"llm"`` (the assistant's
-    model) or the URL of an OpenAI-compatible server."""
+    """The LLM support judge of :mod:`rag.answer.entail` (P(yes) against its threshold):
+    ``"llm"`` for the assistant's model, or the URL of an OpenAI-compatible server."""
     try:
-        from rag.answer.entail import llm_supports
+        from rag.answer.entail import LLMJudge
     except ImportError as exc:
         raise RagError("The LLM support judge (rag/answer/entail.py) is not available in this version; "
                        "use the default judge (leave out --judge).") from exc
@@ -158,7 +158,10 @@ def llm_judge(spec: str, assistant: Assistant) -> SupportsFn:
 
         s = assistant.settings
         llm = OpenAICompatLLM(spec, s.llm_model, timeout=s.llm_timeout, api_key=s.llm_api_key or None)
-    return lambda claim, evidence: bool(llm_supports(llm, claim, evidence))
+    if not hasattr(llm, "yes_probability"):
+        raise RagError(f"{type(llm).__name__} cannot judge support (no yes/no probabilities); "
+                       "use --judge llm or the default judge.")
+    return LLMJudge(llm, label="llm" if spec == "llm" else "llm-server").supports
 
 
 def check(records: Iterable[Mapping[str, Any]], *, assistant: Assistant | None = None,
@@ -176,7 +179,8 @@ def check(records: Iterable[Mapping[str, Any]], *, assistant: Assistant | None =
     if judge is None or judge == "lexical":
         supports, name = assistant.judge.supports, type(assistant.judge).__name__
     elif isinstance(judge, str):
-        supports, name = llm_judge(judge, assistant), judge
+        supports = llm_judge(judge, assistant)
+        name = "llm" if judge == "llm" else f"llm-server {judge}"
     else:
         supports, name = judge, getattr(judge, "__name__", "custom")
     documents = assistant.data.documents

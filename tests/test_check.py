@@ -97,3 +97,23 @@ def test_cli_json_table_and_exit_code(assistant, record, tmp_path, capsys):
         assert cli.main(["check", str(good_file), "--judge", "llm", *flags]) in (0, 2)  # 2: no LLM judge yet
     finally:
         rag.assistant.SentenceTransformerEmbedder = original
+
+
+def test_llm_judge_uses_the_entailment_module(assistant, record):
+    entail = pytest.importorskip("rag.answer.entail", reason="rag/answer/entail.py is not there yet")
+
+    class YesLLM:
+        name = "yes"
+
+        def __init__(self, p: float) -> None:
+            self.p = p
+
+        def yes_probability(self, messages) -> float:
+            return self.p
+
+    assert entail.LLMJudge(YesLLM(0.9)).supports("a", "b")
+    assistant._llm = YesLLM(0.9)
+    assert check([record], assistant=assistant, judge="llm").ok
+    assistant._llm = YesLLM(0.1)
+    report = check([record], assistant=assistant, judge="llm")
+    assert report.failures() == {"unsupported": 1} and report.judge == "llm"
