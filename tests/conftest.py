@@ -54,9 +54,12 @@ class FakeLLM:
 
     name = "fake-llm"
 
-    def __init__(self, reply: Callable[[list[dict[str, str]]], str] | str = "") -> None:
+    def __init__(self, reply: Callable[[list[dict[str, str]]], str] | str = "",
+                 yes: Callable[[list[dict[str, str]]], float] | float = 0.5) -> None:
         self.reply = reply
+        self.yes = yes  # what yes_probability answers
         self.calls: list[list[dict[str, str]]] = []
+        self.yes_calls: list[list[dict[str, str]]] = []
         self.lock = threading.RLock()
 
     def stream_chat(self, messages, *, max_tokens=256, temperature=0.0, stop=None, grammar=None) -> Iterator[str]:
@@ -66,6 +69,10 @@ class FakeLLM:
 
     def count_tokens(self, messages) -> int:
         return sum(len(m["content"].split()) for m in messages)
+
+    def yes_probability(self, messages) -> float:
+        self.yes_calls.append(messages)
+        return float(self.yes(messages) if callable(self.yes) else self.yes)
 
 
 _LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -48,6 +49,7 @@ class FakeOpenAIServer:
         self.reply = GOOD_FR
         self.mode = "ok"
         self.tokenize = True
+        self.yes_logprob, self.no_logprob = -0.1, -2.5  # a one-token yes/no completion's top_logprobs
         self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.stopped = threading.Event()
         server = self
@@ -78,6 +80,12 @@ class FakeOpenAIServer:
                     return self._json(200, {"count": len(body["input"].split())})
                 if self.path != "/v1/chat/completions":
                     return self._json(404, {"detail": "Not Found"})
+                if body.get("logprobs") and not body.get("stream"):
+                    top = [{"token": "Yes", "logprob": server.yes_logprob}, {"token": "No", "logprob": server.no_logprob},
+                           {"token": "Maybe", "logprob": -5.0}]
+                    return self._json(200, {"choices": [{"index": 0, "message": {"content": "Yes"},
+                                                         "logprobs": {"content": [{"token": "Yes", "logprob": -0.1,
+                                                                                   "top_logprobs": top}]}}]})
                 if server.mode == "http500":
                     return self._json(500, {"error": {"message": "model exploded", "type": "server_error"}})
                 if server.mode == "sleep":
@@ -185,7 +193,8 @@ def test_assistant_answers_through_the_server(server, tmp_path, seeds_copy):
     assert c.doc_id == "004_f51b68045130b9a9.txt" and c.supported
     assert a.document_text(c.doc_id)[c.start:c.end] == c.quote
     assert ans.timings.prompt_tokens > 0 and ans.timings.ttft_ms > 0
-    assert server.chat_bodies()[-1]["max_tokens"] == settings.max_tokens
+    # The answer is the last streamed request (yes/no checks may follow it).
+    assert [b for b in server.chat_bodies() if b.get("stream")][-1]["max_tokens"] == settings.max_tokens
 
 
 def test_server_down_is_a_clear_error():
@@ -312,3 +321,23 @@ def test_real_server_answers_with_verified_citations(llama_server, tmp_path):
     assert any(c.doc_id == "004_f51b68045130b9a9.txt" and c.supported for c in ans.citations), ans.to_dict()
     for c in ans.citations:
         assert a.document_text(c.doc_id)[c.start:c.end] == c.quote
+
+
+def test_yes_probability_from_top_logprobs(server):
+    llm = OpenAICompatLLM(server.url + "/v1")
+    p = llm.yes_probability(MESSAGES)
+    assert p == pytest.approx(math.exp(-0.1) / (math.exp(-0.1) + math.exp(-2.5)))
+    body = server.chat_bodies()[-1]
+    assert (body["max_tokens"], body["logprobs"], body["top_logprobs"], body["stream"]) == (1, True, 10, False)
+    assert body["messages"] == MESSAGES and body["model"] == "fake-model"
+    server.yes_logprob, server.no_logprob = -3.0, -0.05
+    assert llm.yes_probability(MESSAGES) < 0.1
+
+
+def test_yes_probability_without_logprobs_reads_the_token():
+    from rag.answer.llm_http import _yes_from_completion
+
+    assert _yes_from_completion({"choices": [{"message": {"content": "Yes."}}]}, "u") == 1.0
+    assert _yes_from_completion({"choices": [{"message": {"content": "Peut-être"}}]}, "u") == 0.0
+    with pytest.raises(LLMError, match="unexpected completion"):
+        _yes_from_completion({"nothing": 1}, "u")

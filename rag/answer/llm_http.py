@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from rag.answer.llm import REPEAT_PENALTY
+from rag.answer.llm import REPEAT_PENALTY, yes_or_no, yes_share
 from rag.errors import LLMError, redact
 from rag.settings import api_root
 
@@ -264,6 +264,23 @@ class OpenAICompatLLM:
             raise LLMError(f"The LLM server at {self.shown_url} ended the stream before the answer was complete. "
                            "Check the server's log.")
 
+    def yes_probability(self, messages: Messages) -> float:
+        """P(yes) of the reply's first token against P(no), from the server's ``top_logprobs``.
+
+        One non-streamed chat completion of one token (``logprobs``, ``top_logprobs: 10``),
+        the way OpenAI, vLLM and llama-server report token probabilities. A server that
+        sends no logprobs gives 1.0 or 0.0 from the token it wrote (0.0 when that is
+        neither yes nor no).
+        """
+        with self.lock:
+            body: dict[str, Any] = {"messages": messages, "max_tokens": 1, "temperature": 0.0, "stream": False,
+                                    "logprobs": True, "top_logprobs": 10}
+            model = self._model_id()
+            if model:
+                body["model"] = model
+            data = self._get_json(self._path + "/chat/completions", body)
+        return _yes_from_completion(data, self.shown_url)
+
     def count_tokens(self, messages: Messages) -> int:
         """Prompt tokens for ``messages``; never raises.
 
@@ -293,6 +310,33 @@ class OpenAICompatLLM:
                     return count
             self._count_path = ""
         return _estimate(prompt)
+
+
+def _yes_from_completion(data: Any, url: str) -> float:
+    """P(yes) from a chat completion of one token with ``top_logprobs``.
+
+    >>> choice = {"message": {"content": "Yes"}, "logprobs": {"content": [{"token": "Yes", "logprob": -0.1,
+    ...     "top_logprobs": [{"token": "Yes", "logprob": -0.1}, {"token": "No", "logprob": -2.5}]}]}}
+    >>> round(_yes_from_completion({"choices": [choice]}, "u"), 3)
+    0.917
+    >>> _yes_from_completion({"choices": [{"message": {"content": "non"}}]}, "u")
+    0.0
+    """
+    try:
+        choice = data["choices"][0]
+        tokens = ((choice.get("logprobs") or {}).get("content") or [{}])[0]
+        top = tokens.get("top_logprobs") or []
+        pairs = [(verdict, float(t["logprob"])) for t in top
+                 if (verdict := yes_or_no(str(t.get("token", "")))) is not None]
+        written = str((choice.get("message") or {}).get("content") or "")
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError):
+        raise LLMError(f"The LLM server at {url} sent an unexpected completion for the yes/no question: "
+                       f"{json.dumps(data, ensure_ascii=False)[:200]}. Is it an OpenAI-compatible server?") from None
+    share = yes_share(pairs)
+    if share is not None:
+        return share
+    first = written.split()[0] if written.split() else ""
+    return 1.0 if yes_or_no(first.strip(".,!:")) else 0.0
 
 
 def _estimate(prompt: str) -> int:

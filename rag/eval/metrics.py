@@ -20,9 +20,11 @@ from rag.answer.echo import degenerate_reason
 from rag.answer.judge import SupportJudge
 from rag.answer.markers import parse_markers, strip_markers
 from rag.eval.dataset import EvalItem
+from rag.eval.grading import answer_language, answer_matches, best_f1, correct
 from rag.records import Answer, Citation, Passage
-from rag.text.analysis import fold_phrase, identify_language
 from rag.text.sentences import normalize_text, split_sentences
+
+__all__ = ["answer_language", "answer_matches"]  # answers are graded in rag.eval.grading
 
 MIN_COVERAGE = 0.8
 # Rank cut-off named in the per-question reasons: the answer prompt usually sees
@@ -67,34 +69,8 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 # --------------------------------------------------------------------------- answers
 
 
-def answer_language(text: str) -> str | None:
-    """``"fr"`` or ``"en"`` for an answer with markers stripped; None when it has no letters.
-
-    >>> answer_language("OpenAI perdra 5 milliards de dollars cette année [1]."), answer_language("[1] 42.")
-    ('fr', None)
-    """
-    text = strip_markers(text)
-    if not any(ch.isalpha() for ch in text):
-        return None
-    return identify_language(text)
-
-
 def _has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
-
-
-def answer_matches(answer: str, expected: Iterable[str]) -> bool:
-    """True when any expected string appears in the answer, ignoring case and accents.
-
-    >>> answer_matches("Il perdra 5 MILLIARDS [1].", ["5 milliards"])
-    True
-    >>> answer_matches("General Catalyst", ["Général Catalyst"])
-    True
-    >>> answer_matches("Je ne sais pas.", ["5 milliards"])
-    False
-    """
-    folded = fold_phrase(strip_markers(answer))
-    return any(fold_phrase(e) and fold_phrase(e) in folded for e in expected)
 
 
 # --------------------------------------------------------------------------- retrieval
@@ -176,8 +152,32 @@ def first_hit_rank(passages: Sequence[Passage], gold: Sequence[GoldSpan], *,
 
 def cites_gold(citations: Sequence[Citation], gold: Sequence[GoldSpan]) -> bool:
     """True when some citation span overlaps some gold span in the same document."""
-    return any(same_doc(c.doc_id, g.doc) and c.start < g.end and g.start < c.end
-               for c in citations for g in gold)
+    return any(gold_anchored(c, gold) for c in citations)
+
+
+def gold_anchored(citation: Citation, gold: Sequence[GoldSpan]) -> bool:
+    """True when the citation's span overlaps a gold quote's span in the same document.
+
+    The independent check of a citation: it uses the QA set's quotes, not the
+    support judge the pipeline chose its citations with.
+
+    >>> c = Citation(marker=1, doc_id="a.txt", title="", chunk_id="a#0", start=10, end=20, quote="")
+    >>> gold_anchored(c, [GoldSpan("a.txt", 15, 40)]), gold_anchored(c, [GoldSpan("b.txt", 15, 40)])
+    (True, False)
+    >>> gold_anchored(c, [GoldSpan("a.txt", 20, 40)])
+    False
+    """
+    return any(same_doc(citation.doc_id, g.doc) and citation.start < g.end and g.start < citation.end
+               for g in gold)
+
+
+def shown_citations(citations: Sequence[Citation]) -> list[Citation]:
+    """The citations a reader sees as proof: the supported ones, one per span."""
+    seen: dict[tuple[str, int, int], Citation] = {}
+    for c in citations:
+        if c.supported:
+            seen.setdefault((c.doc_id, c.start, c.end), c)
+    return list(seen.values())
 
 
 # --------------------------------------------------------------------------- citations (ALCE)
@@ -341,12 +341,17 @@ class QuestionResult:
     answer: str | None = None
     abstained: bool | None = None
     citations: list[Citation] = field(default_factory=list)
+    # correct: the grade (answerable: contained or F1 >= 0.5; unanswerable: abstained).
+    # answer_correct: containment alone, the figure before F1 existed.
     correct: bool | None = None
     answer_correct: bool | None = None
+    answer_f1: float | None = None
     citation_recall: float | None = None
     citation_precision: float | None = None
     sentences: list[SentenceCheck] = field(default_factory=list)
-    cites_gold: bool | None = None
+    cites_gold: bool | None = None  # a shown citation overlaps a gold quote
+    gold_citation_precision: float | None = None  # share of shown citations that do
+    wrong_but_cited: bool | None = None  # an answer graded wrong that shows a citation
     answer_language: str | None = None
     language_match: bool | None = None
     degenerate: bool | None = None
@@ -392,11 +397,12 @@ def score_question(item: EvalItem, passages: Sequence[Passage] | None, answer: A
 
     if item.answerable:
         row.answer_correct = not row.abstained and answer_matches(answer.answer, item.answers)
-        row.correct = row.answer_correct
+        row.answer_f1 = 0.0 if row.abstained else best_f1(answer.answer, item.answers)
+        row.correct = not row.abstained and correct(row.answer_correct, row.answer_f1)
         if row.abstained:
             row.reasons.append("abstained on answerable question")
-        elif not row.answer_correct:
-            row.reasons.append(f"expected one of {list(item.answers)!r} not in answer")
+        elif not row.correct:
+            row.reasons.append(f"expected one of {list(item.answers)!r} not in answer (F1 {row.answer_f1:.2f})")
     else:
         row.correct = row.abstained
         if not row.abstained:
@@ -409,10 +415,16 @@ def score_question(item: EvalItem, passages: Sequence[Passage] | None, answer: A
             row.citation_precision = score.precision
             row.sentences = score.sentences
             row.reasons.extend(_citation_reasons(score))
+        shown = shown_citations(answer.citations)
         if item.answerable:
-            row.cites_gold = cites_gold(answer.citations, gold)
+            anchored = sum(gold_anchored(c, gold) for c in shown)
+            row.cites_gold = anchored > 0
+            row.gold_citation_precision = anchored / len(shown) if shown else None
             if not row.cites_gold:
-                row.reasons.append("no citation overlaps the gold quote")
+                row.reasons.append("no supported citation overlaps the gold quote")
+        row.wrong_but_cited = not row.correct and bool(shown)
+        if row.wrong_but_cited:
+            row.reasons.append("wrong answer shown with a supported citation")
 
     row.answer_language = language_of(answer.answer)
     row.language_match = row.answer_language == item.lang

@@ -28,12 +28,16 @@ TABLE_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("recall@5", ("retrieval", "recall@5"), "ratio"),
     ("recall@10", ("retrieval", "recall@10"), "ratio"),
     ("MRR@10", ("retrieval", "mrr@10"), "ratio"),
-    ("answer accuracy", ("answer_accuracy",), "ratio"),
+    ("accuracy (contains or F1>=0.5)", ("accuracy",), "ratio"),
+    ("answer accuracy (contains)", ("answer_accuracy",), "ratio"),
+    ("answer F1", ("answer_f1",), "ratio"),
     ("abstention accuracy", ("abstention_accuracy",), "ratio"),
     ("false abstention rate", ("false_abstention_rate",), "ratio"),
-    ("citation precision", ("citation_precision",), "ratio"),
-    ("citation recall", ("citation_recall",), "ratio"),
-    ("gold citation rate", ("gold_citation_rate",), "ratio"),
+    ("wrong but cited rate", ("wrong_but_cited_rate",), "ratio"),
+    ("gold citation precision", ("gold_citation_precision",), "ratio"),
+    ("gold citation recall", ("gold_citation_recall",), "ratio"),
+    ("citation precision[{judge}]", ("citation_precision[{judge}]",), "ratio"),
+    ("citation recall[{judge}]", ("citation_recall[{judge}]",), "ratio"),
     ("language match", ("language_match",), "ratio"),
     ("degenerate rate", ("degenerate_rate",), "ratio"),
     ("TTFT p50 (ms)", ("ttft_ms_p50",), "ms"),
@@ -48,9 +52,9 @@ TABLE_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 CHART_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("recall@5", ("retrieval", "recall@5")),
     ("MRR@10", ("retrieval", "mrr@10")),
-    ("answer accuracy", ("answer_accuracy",)),
-    ("citation precision", ("citation_precision",)),
-    ("citation recall", ("citation_recall",)),
+    ("accuracy", ("accuracy",)),
+    ("gold citation precision", ("gold_citation_precision",)),
+    ("gold citation recall", ("gold_citation_recall",)),
     ("language match", ("language_match",)),
 )
 
@@ -90,11 +94,15 @@ def format_value(value: Any, kind: str = "ratio") -> str:
 
 def _table_rows(d: Mapping[str, Any]) -> list[list[str]]:
     scopes = _scopes(d)
-    retrieval_only = bool(d.get("settings", {}).get("retrieval_only"))
+    settings = d.get("settings", {})
+    retrieval_only = bool(settings.get("retrieval_only"))
+    judge = settings.get("judge") or "-"
     rows = []
     for label, path, kind in TABLE_ROWS:
         if retrieval_only and path[0] not in ("retrieval", "n_questions"):
             continue
+        # Judge-made figures carry the judge's name (citation_precision[lexical]).
+        label, path = label.format(judge=judge), tuple(p.format(judge=judge) for p in path)
         rows.append([label] + [format_value(_get(scopes[s], path), kind) for s in SCOPES])
     return rows
 
@@ -158,6 +166,11 @@ def write_markdown(result: EvalResult | Mapping[str, Any], path: str | Path) -> 
     out = ["# Evaluation report", ""]
     mode = "retrieval only" if settings.get("retrieval_only") else "retrieval and answers"
     out.append(f"Mode: {mode}; k = {settings.get('k', '-')}; judge: {settings.get('judge') or '-'}.")
+    if not settings.get("retrieval_only"):
+        out += ["", "Gold citation precision/recall check citations against the QA set's gold quotes; "
+                f"citation precision/recall[{settings.get('judge') or '-'}] are that judge's verdicts "
+                "(the lexical judge is the one the pipeline cites with). Accuracy counts an answer right "
+                "when it contains a gold answer or its token F1 reaches 0.5."]
     out += ["", "## Summary", "", "| metric | " + " | ".join(SCOPES) + " |",
             "|---|" + "---:|" * len(SCOPES)]
     out += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in _table_rows(d)]

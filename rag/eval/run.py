@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from rag.answer.judge import LexicalJudge, SupportJudge
 from rag.errors import RagError
 from rag.eval.dataset import EvalItem
+from rag.eval.judges import judge_label
 from rag.eval.metrics import (
     MIN_COVERAGE,
     GoldSpan,
@@ -58,12 +59,24 @@ class Metrics:
     """Aggregated metrics over a set of questions; None where nothing was measured."""
 
     retrieval: dict[str, float | None]
+    # Answers, graded against the QA set (rag.eval.grading): accuracy counts an
+    # answer right when a gold answer is contained in it or its token F1 >= 0.5;
+    # answer_accuracy is containment alone (the figure before F1).
+    accuracy: float | None = None
     answer_accuracy: float | None = None
+    answer_f1: float | None = None
     abstention_accuracy: float | None = None
     false_abstention_rate: float | None = None
+    # Among answers given (not abstentions), to any question: graded wrong yet
+    # showing a supported citation, the worst outcome for a reader.
+    wrong_but_cited_rate: float | None = None
+    # Headline citation figures, anchored on the QA set's gold quotes (not on a judge).
+    gold_citation_precision: float | None = None
+    gold_citation_recall: float | None = None
+    # ALCE precision/recall by a support judge: written as citation_precision[<judge>].
     citation_precision: float | None = None
     citation_recall: float | None = None
-    gold_citation_rate: float | None = None
+    citation_judge: str | None = None
     language_match: float | None = None
     degenerate_rate: float | None = None
     ttft_ms_p50: float | None = None
@@ -78,11 +91,28 @@ class Metrics:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["retrieval"] = dict(self.retrieval)
+        judge = d.pop("citation_judge")
+        if judge:  # the name says whose verdict it is, so it is never read as the independent figure
+            for key in ("citation_precision", "citation_recall"):
+                d[judged_key(key, judge)] = d.pop(key)
         return d
 
 
-def summarize(rows: Sequence[QuestionResult], *, retrieval_only: bool = False) -> Metrics:
-    """Aggregate question rows. Citation scores are averaged per answer, as in ALCE."""
+def judged_key(metric: str, judge: str) -> str:
+    """The name of a judge-made metric.
+
+    >>> judged_key("citation_precision", "lexical")
+    'citation_precision[lexical]'
+    """
+    return f"{metric}[{judge}]"
+
+
+def summarize(rows: Sequence[QuestionResult], *, retrieval_only: bool = False,
+              judge: str | None = None) -> Metrics:
+    """Aggregate question rows; ``judge`` names the judge of the ALCE citation scores.
+
+    Citation scores, ALCE and gold-anchored precision, are averaged per answer, as in ALCE.
+    """
     answerable = [r for r in rows if r.answerable]
     unanswerable = [r for r in rows if not r.answerable]
     ranks = [r.first_hit_rank for r in answerable]
@@ -95,12 +125,18 @@ def summarize(rows: Sequence[QuestionResult], *, retrieval_only: bool = False) -
     if retrieval_only:
         return metrics
     answered = [r for r in rows if r.answer is not None]
-    metrics.answer_accuracy = mean(bool(r.answer_correct) for r in answerable if r.answer is not None)
+    graded = [r for r in answerable if r.answer is not None]
+    metrics.accuracy = mean(bool(r.correct) for r in graded)
+    metrics.answer_accuracy = mean(bool(r.answer_correct) for r in graded)
+    metrics.answer_f1 = mean(r.answer_f1 or 0.0 for r in graded)
     metrics.abstention_accuracy = mean(bool(r.abstained) for r in unanswerable if r.answer is not None)
-    metrics.false_abstention_rate = mean(bool(r.abstained) for r in answerable if r.answer is not None)
+    metrics.false_abstention_rate = mean(bool(r.abstained) for r in graded)
+    metrics.wrong_but_cited_rate = mean(bool(r.wrong_but_cited) for r in answered if not r.abstained)
+    metrics.gold_citation_precision = mean(r.gold_citation_precision for r in graded)
+    metrics.gold_citation_recall = mean(r.cites_gold for r in graded)
     metrics.citation_precision = mean(r.citation_precision for r in answered if r.citation_precision is not None)
     metrics.citation_recall = mean(r.citation_recall for r in answered if r.citation_recall is not None)
-    metrics.gold_citation_rate = mean(r.cites_gold for r in answered if r.cites_gold is not None)
+    metrics.citation_judge = judge
     metrics.language_match = mean(bool(r.language_match) for r in answered)
     metrics.degenerate_rate = mean(bool(r.degenerate) for r in answered)
     ttft = [r.ttft_ms for r in answered if r.ttft_ms is not None]
@@ -136,13 +172,15 @@ class EvalResult:
         }
 
 
-def build_result(rows: Sequence[QuestionResult], *, retrieval_only: bool = False, **settings: Any) -> EvalResult:
-    """Aggregate rows overall and for each of ``fr`` and ``en``."""
+def build_result(rows: Sequence[QuestionResult], *, retrieval_only: bool = False, judge: str | None = None,
+                 **settings: Any) -> EvalResult:
+    """Aggregate rows overall and for each of ``fr`` and ``en``; ``judge`` is the citation judge's label."""
     return EvalResult(
         questions=list(rows),
-        overall=summarize(rows, retrieval_only=retrieval_only),
-        by_language={lang: summarize([r for r in rows if r.lang == lang], retrieval_only=retrieval_only)
+        overall=summarize(rows, retrieval_only=retrieval_only, judge=judge),
+        by_language={lang: summarize([r for r in rows if r.lang == lang], retrieval_only=retrieval_only, judge=judge)
                      for lang in LANGUAGES},
+        judge=judge,
         retrieval_only=retrieval_only,
         **settings,
     )
@@ -159,7 +197,8 @@ def run_eval(assistant: Assistant, items: Sequence[EvalItem], *, k: int | None =
 
     ``k`` passages (None: 10) are retrieved for the retrieval metrics, so
     recall@10 needs k >= 10; answers use ``answer_k`` (None: the assistant's default). ``judge`` defaults to
-    ``rag.answer.judge.LexicalJudge`` and ``language_of`` to :func:`~rag.eval.metrics.answer_language`.
+    ``rag.answer.judge.LexicalJudge`` (see :func:`rag.eval.judges.make_judge` for the
+    others) and ``language_of`` to :func:`~rag.eval.grading.answer_language`.
     """
     if not items:
         raise ValueError("no questions to evaluate")
@@ -176,24 +215,25 @@ def run_eval(assistant: Assistant, items: Sequence[EvalItem], *, k: int | None =
 
     started = time.perf_counter()
     doc_cache: dict[str, str | None] = {}
-    rows: list[QuestionResult] = []
-    bar = tqdm(items, desc="eval", unit="q", disable=not progress)
-    for item in bar:
+    asked: list[tuple[EvalItem, list[Passage], Answer | None, list[GoldSpan]]] = []
+    for item in tqdm(items, desc="eval", unit="q", disable=not progress):
         gold = gold_spans(assistant, item, doc_cache)
         passages = list(assistant.retrieve(item.question, k=k))
         answer = None if retrieval_only else assistant.ask(item.question, k=answer_k)
+        asked.append((item, passages, answer, gold))
+    # Citations are judged once every question is answered: an LLM judge sharing the
+    # model would otherwise evict the answer prompt's cached prefix and slow the timings.
+    rows: list[QuestionResult] = []
+    for item, passages, answer, gold in tqdm(asked, desc="judge", unit="q", disable=not progress or retrieval_only):
         row = score_question(item, passages, answer, gold, judge=judge,
                              language_of=language_of or answer_language, min_coverage=min_coverage)
         rows.append(row)
         LOG.debug("%s: correct=%s reasons=%s", item.id, row.correct, row.reasons)
-        scored = [r.correct for r in rows if r.correct is not None]
-        if scored:
-            bar.set_postfix(correct=f"{sum(scored)}/{len(scored)}")
     elapsed = time.perf_counter() - started
     result = build_result(rows, retrieval_only=retrieval_only, k=k, answer_k=answer_k,
-                          judge=type(judge).__name__ if judge is not None else None, elapsed_s=elapsed)
-    LOG.info("evaluated %d questions in %.1f s: recall@5=%s answer_accuracy=%s", len(rows), elapsed,
-             result.overall.retrieval.get("recall@5"), result.overall.answer_accuracy)
+                          judge=judge_label(judge) if judge is not None else None, elapsed_s=elapsed)
+    LOG.info("evaluated %d questions in %.1f s: recall@5=%s accuracy=%s", len(rows), elapsed,
+             result.overall.retrieval.get("recall@5"), result.overall.accuracy)
     return result
 
 
