@@ -205,11 +205,17 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.eval.dataset import DEFAULT_DATASET, load_dataset
+    from rag.eval.judges import make_judge, parse_judge
     from rag.eval.report import format_table, write_chart, write_json, write_markdown
     from rag.eval.run import run_eval
 
     items = load_dataset(args.dataset or DEFAULT_DATASET)  # before loading any model: a bad file fails fast
-    result = run_eval(_assistant(settings), items, retrieval_only=args.retrieval_only, answer_k=args.k)
+    spec = parse_judge(args.judge)
+    assistant = _assistant(settings)
+    judge = None if args.retrieval_only else make_judge(
+        spec, llm=lambda: assistant.llm, timeout=settings.llm_timeout,
+        answer_server=settings.llm_base_url, api_key=settings.llm_api_key)
+    result = run_eval(assistant, items, retrieval_only=args.retrieval_only, answer_k=args.k, judge=judge)
     print(format_table(result))
     if args.json_path:
         write_json(result, args.json_path)
@@ -276,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", help="Write a Markdown report here.")
     p.add_argument("--chart", help="Write a PNG chart here.")
     p.add_argument("--retrieval-only", action="store_true", help="Skip generation (seconds).")
+    p.add_argument("--judge", default="lexical",
+                   help="Judge of the ALCE citation scores, reported beside the gold-anchored ones: lexical "
+                        "(the pipeline's own, fast), llm (the local model's yes/no) or an OpenAI-compatible "
+                        "server URL (http://host:port/v1). Default: lexical.")
 
     p = add("bench", cmd_bench, "Benchmark indexing, retrieval and answering.", ANSWERING)
     p.add_argument("--dataset", default=None,
