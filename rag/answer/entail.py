@@ -45,10 +45,15 @@ class LLMJudge:
     ``label`` names the judge in reports ("llm" for the local model, "llm-server" for a URL).
     """
 
-    # Threshold on P(yes), set on the tune split of eval/judge/pairs.jsonl (180 pairs)
-    # with the default 1.5B model: see MEASURED below.
-    DEFAULT_THRESHOLD = 0.5
-    MEASURED = "not measured yet"
+    # Threshold on P(yes), set on tune pairs of eval/judge/pairs.jsonl with the default
+    # 1.5B model (Qwen2.5-Coder Q4_K_M). 57 of the 180 tune pairs were scored (the first 15,
+    # then every 4th: 2 shared cores allowed no more); the best accuracy is a plateau over
+    # 0.84-0.86, 0.85 in its middle: tune precision 0.72, recall 0.62, accuracy 0.77
+    # (0.5 would give precision 0.53, recall 0.90). Reported, never tuned on: 16 check
+    # pairs (every 4th), precision 1.00, recall 0.88 (7 of 8), accuracy 0.94. Mean cost
+    # 10.7 s per pair with the cores shared by 5 workers (load 6-11), 3.4 s at best.
+    # The model says yes readily: P(yes) is high for near misses too (tune-008, 0.84).
+    DEFAULT_THRESHOLD = 0.85
 
     def __init__(self, llm: LLM, *, threshold: float = DEFAULT_THRESHOLD, label: str = "llm") -> None:
         if not 0.0 <= threshold <= 1.0:
