@@ -9,6 +9,7 @@ passed in or created lazily on first use, then kept warm, so ``import rag`` and
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Iterator
@@ -17,9 +18,11 @@ from typing import Any
 
 from rag.answer.judge import LexicalJudge, SupportJudge
 from rag.answer.llm import LLM, LlamaCppLLM
+from rag.answer.news import parse_bound
 from rag.answer.pipeline import AnswerPipeline, AnswerStream, Event, clean_question
 from rag.answer.retrieve import Retriever
 from rag.conversation import Conversation
+from rag.errors import RagError
 from rag.index.embed import Embedder, SentenceTransformerEmbedder
 from rag.index.library import Library
 from rag.index.store import IndexData
@@ -90,8 +93,12 @@ class Assistant:
         return self.library.document_text(doc_id)
 
     def documents(self) -> list[dict[str, Any]]:
-        """Indexed articles: doc_id, title, date, language, number of chunks."""
-        return self.library.documents()
+        """Indexed articles: doc_id, title, date, date source, outlet, language, number of chunks."""
+        rows = self.library.documents()
+        for row in rows:
+            doc = self.data.documents[row["doc_id"]]
+            row.update(date_source=doc.date_source, date_inferred=doc.date_inferred, outlet=doc.outlet)
+        return rows
 
     def with_model(self, model: str) -> Assistant:
         """The same index, embedder and judge with another LLM (preset or GGUF path).
@@ -159,20 +166,33 @@ class Assistant:
         return self.retriever.retrieve(text, k=k or self.settings.k, language=self.language_of(text))[0]
 
     def events(self, question: str, *, k: int | None = None, history: list[tuple[str, str]] | None = None,
-               language: str | None = None) -> Iterator[Event]:
-        """The answer pipeline as events: ("status", str), ("token", str), ("answer", Answer)."""
+               language: str | None = None, since: str | dt.date | None = None,
+               until: str | dt.date | None = None) -> Iterator[Event]:
+        """The answer pipeline as events: ("status", str), ("token", str), ("answer", Answer).
+
+        ``since``/``until`` (ISO dates, ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, default from
+        settings) keep only passages of articles dated within them, bounds included."""
+        try:
+            first = parse_bound(since or self.settings.since or None)
+            last = parse_bound(until or self.settings.until or None, end=True)
+        except ValueError as exc:
+            raise RagError(f"--since/--until: {exc}") from exc
         self.refresh()
-        yield from self.pipeline().events(question, k=k, history=history, language=language)
+        yield from self.pipeline().events(question, k=k, history=history, language=language,
+                                          since=first, until=last)
 
     def stream(self, question: str, *, k: int | None = None, history: list[tuple[str, str]] | None = None,
-               language: str | None = None) -> AnswerStream:
+               language: str | None = None, since: str | dt.date | None = None,
+               until: str | dt.date | None = None) -> AnswerStream:
         """Like :meth:`ask`, but iterate over the result to get text as it is generated."""
-        return AnswerStream(self.events(question, k=k, history=history, language=language))
+        return AnswerStream(self.events(question, k=k, history=history, language=language,
+                                        since=since, until=until))
 
     def ask(self, question: str, *, k: int | None = None, history: list[tuple[str, str]] | None = None,
-            language: str | None = None) -> Answer:
-        """Answer ``question`` with verified citations (blocking)."""
-        return self.stream(question, k=k, history=history, language=language).result()
+            language: str | None = None, since: str | dt.date | None = None,
+            until: str | dt.date | None = None) -> Answer:
+        """Answer ``question`` with verified citations (blocking); ``since``/``until`` as in :meth:`events`."""
+        return self.stream(question, k=k, history=history, language=language, since=since, until=until).result()
 
     def conversation(self) -> Conversation:
         """A chat over this assistant: follow-up questions use the history."""

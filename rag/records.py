@@ -6,8 +6,24 @@ the web API depend on it. Keys may be added, never renamed.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+def iso_day(date: str | None) -> dt.date | None:
+    """The first day of an ISO date cut to its precision (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``).
+
+    >>> iso_day("2024-03"), iso_day("2023"), iso_day(None), iso_day("hier")
+    (datetime.date(2024, 3, 1), datetime.date(2023, 1, 1), None, None)
+    """
+    if not date:
+        return None
+    parts = (date.split("-") + ["01", "01"])[:3]
+    try:
+        return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -22,6 +38,20 @@ class Document:
     sha256: str
     date: str | None = None
     language: str = "fr"
+    # Where the date came from (rag.news.dates: "metadata.csv line 3", "header line",
+    # "HTML article:published_time", "file name", "inferred from text"...); an
+    # inferred date is only a lower bound. Absent in indexes written before: None.
+    date_source: str | None = None
+    date_inferred: bool | None = None
+    date_note: str | None = None  # how the user found it (metadata.csv date_source column)
+    outlet: str | None = None
+    url: str | None = None
+    author: str | None = None
+
+    @property
+    def day(self) -> dt.date | None:
+        """The article date as a :class:`datetime.date` (first day of its period)."""
+        return iso_day(self.date)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,6 +94,11 @@ class Passage:
     title: str = ""
     date: str | None = None
     language: str = "fr"
+    date_source: str | None = None
+    date_inferred: bool | None = None
+    outlet: str | None = None
+    # doc_ids of the other articles telling the same story (reprints, versions).
+    copies: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:  # one line: lists of passages stay readable in a REPL
         from rag.display import passage_repr
@@ -90,6 +125,9 @@ class Citation:
     date: str | None = None
     passage_start: int = 0
     passage_end: int = 0
+    date_source: str | None = None
+    outlet: str | None = None
+    copies: list[str] = field(default_factory=list)
     # sha256 of the cited document's text when the answer was made: `rag check` tells
     # a document changed since then from a quote that was wrong from the start.
     doc_sha256: str | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,8 @@ class Settings:
     port: int = _opt(7860, "Web chat port.")
     share: bool = _opt(False, "Create a public Gradio share link (off by default).")
     max_question_chars: int = _opt(2000, "Longer questions are truncated with a notice.")
+    since: str = _opt("", "Only passages of articles dated on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
+    until: str = _opt("", "Only passages of articles dated on or before this date (YYYY, YYYY-MM or YYYY-MM-DD).")
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -105,6 +108,10 @@ class Settings:
             raise ConfigError(f"answer_language must be auto, fr or en (got {self.answer_language!r}).")
         if self.llm_base_url:
             api_root(self.llm_base_url)  # raises ConfigError unless http(s)://host...
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value and not re.fullmatch(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?", value.strip()):
+                raise ConfigError(f"{name} must be a date written YYYY, YYYY-MM or YYYY-MM-DD (got {value!r}).")
         if self.llm_timeout <= 0:
             raise ConfigError(f"llm_timeout must be positive (got {self.llm_timeout}).")
 

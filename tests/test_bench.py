@@ -34,7 +34,7 @@ REQUIRED_KEYS = {
 
 def cite_first_passage(messages):
     """Fake LLM reply: the first sentence of passage [1], cited."""
-    m = re.search(r"^\[1\] (?:\(\S+\) )?(.+)$", messages[-1]["content"], re.M)
+    m = re.search(r"^\[1\] (?:\([^)]*\) )?(.+)$", messages[-1]["content"], re.M)
     if not m:
         return ABSTAIN_TOKEN
     return split_sentences(m.group(1))[0].rstrip(".") + " [1]."

@@ -157,7 +157,8 @@ class ChatUI:
     # ---------- chat ----------
     def respond(self, question: str, messages: list[dict[str, Any]] | None, session: Session | None,
                 k: float = 5, preset: str = "default", gguf_path: str = "",
-                language: str = "auto") -> Iterator[tuple[list[dict[str, Any]], str, Session, str, str]]:
+                language: str = "auto", since: str = "",
+                until: str = "") -> Iterator[tuple[list[dict[str, Any]], str, Session, str, str]]:
         """Answer one chat message, streaming. Yields
         ``(messages, sources_panel_html, session, status_html, question_box)``."""
         messages = list(messages or [])
@@ -172,7 +173,8 @@ class ChatUI:
             assistant = self.assistant_for(model)
             k_int = max(K_MIN, min(K_MAX, int(k or self.settings.k)))
             lang = language if language in ("fr", "en") else None
-            events = assistant.events(question, k=k_int, history=session.history[-MAX_TURNS:], language=lang)
+            events = assistant.events(question, k=k_int, history=session.history[-MAX_TURNS:], language=lang,
+                                      since=(since or "").strip() or None, until=(until or "").strip() or None)
             raw = ""
             for kind, value in events:
                 if kind == "status":
@@ -264,12 +266,14 @@ class ChatUI:
         return table, "".join(lines) or table_status, None
 
     # ---------- API ----------
-    def ask(self, question: str, k: int = 5) -> dict:
+    def ask(self, question: str, k: int = 5, since: str = "", until: str = "") -> dict:
         """Answer a question about the articles: the answer record as a dict
-        (keys: answer, citations, passages, timings…), or ``{"error": message}``."""
+        (keys: answer, citations, passages, timings…), or ``{"error": message}``.
+        ``since``/``until`` (YYYY, YYYY-MM or YYYY-MM-DD) bound the article dates."""
         try:
             k_int = max(K_MIN, min(K_MAX, int(k)))
-            return self.assistant.ask(question, k=k_int).to_dict()
+            return self.assistant.ask(question, k=k_int, since=(since or "").strip() or None,
+                                      until=(until or "").strip() or None).to_dict()
         except RagError as exc:
             return {"error": str(exc)}
         except Exception:
@@ -333,6 +337,12 @@ def build_app(assistant: Assistant, settings: Settings, *, warm_up: bool = False
                                                 info=f"LLM server {server}" if server else None)
                         gguf_path = gr.Textbox(value=gguf, label="GGUF file path", placeholder="/path/to/model.gguf",
                                                visible=preset == "gguf")
+                        with gr.Accordion("Article dates", open=False, elem_id="dates"):
+                            with gr.Row():
+                                since = gr.Textbox(value=settings.since, label="Since", placeholder="YYYY-MM-DD",
+                                                   max_lines=1, elem_id="since")
+                                until = gr.Textbox(value=settings.until, label="Until", placeholder="YYYY-MM-DD",
+                                                   max_lines=1, elem_id="until")
                     with gr.Column(scale=2, min_width=340):
                         gr.HTML('<h3 class="panel-title">Sources</h3>')
                         sources = gr.HTML(fmt.sources_panel([]), elem_id="sources")
@@ -344,7 +354,7 @@ def build_app(assistant: Assistant, settings: Settings, *, warm_up: bool = False
                     file_count="multiple", file_types=UPLOAD_TYPES, type="filepath", elem_id="upload",
                 )
 
-        chat_inputs = [question, chatbot, session, k, model, gguf_path, language]
+        chat_inputs = [question, chatbot, session, k, model, gguf_path, language, since, until]
         chat_outputs = [chatbot, sources, session, status, question]
         # One llama.cpp model is not thread-safe: chat and API share one queue slot.
         for trigger in (question.submit, send.click):
@@ -361,10 +371,11 @@ def build_app(assistant: Assistant, settings: Settings, *, warm_up: bool = False
                       api_visibility="private")
         demo.load(ui.refresh_documents, None, [table, docs_status], api_visibility="private")
 
-        def ask(question: str, k: int = 5) -> dict:
+        def ask(question: str, k: int = 5, since: str = "", until: str = "") -> dict:
             """Answer a question about the articles. Returns the answer record
-            (answer, citations with quotes and offsets, passages, timings) or {"error": message}."""
-            return ui.ask(question, k)
+            (answer, citations with quotes and offsets, passages, timings) or {"error": message}.
+            since/until (YYYY, YYYY-MM or YYYY-MM-DD) keep only articles dated within them."""
+            return ui.ask(question, k, since, until)
 
         gr.api(ask, api_name="ask", concurrency_id="llm")
     demo.queue(default_concurrency_limit=1)

@@ -101,9 +101,13 @@ def citation_html(c: Citation, turn: int, document_text: Callable[[str], str]) -
         body = f"<mark>{html.escape(c.quote)}</mark>"
     badge = "" if c.supported else f'<span class="badge warn" title="{html.escape(UNVERIFIED_TITLE)}">not verified</span>'
     cls = "source" if c.supported else "source unverified"
+    # One entry per story: reprints of the cited article are named under it, not repeated.
+    copies = (f'<div class="src-copies">Same story also in: {", ".join(f"<code>{html.escape(d)}</code>" for d in c.copies)}</div>'
+              if c.copies else "")
+    date = f"{c.date} · {c.outlet}" if c.date and c.outlet else c.date or c.outlet
     return (f'<li id="{source_id(turn, c.marker)}" class="{cls}">'
-            f'<div class="src-head"><span class="src-num">[{c.marker}]</span>{_header(c.title, c.date, c.doc_id)}{badge}</div>'
-            f'<blockquote class="passage">{body}</blockquote></li>')
+            f'<div class="src-head"><span class="src-num">[{c.marker}]</span>{_header(c.title, date, c.doc_id)}{badge}</div>'
+            f'<blockquote class="passage">{body}</blockquote>{copies}</li>')
 
 
 def passage_html(p: Passage, max_chars: int = 700) -> str:
@@ -148,18 +152,23 @@ def status_html(message: str) -> str:
 
 
 def documents_html(docs: Sequence[dict]) -> str:
-    """The indexed articles as a table (title, date, doc_id, chunks, language).
+    """The indexed articles as a table (title, date, doc_id, chunks, language, date source, outlet),
+    newest first, undated last.
 
     >>> documents_html([{"doc_id": "a.txt", "title": "<A>", "date": None, "chunks": 3, "language": "fr"}]).count("<tr>")
     2
     """
     if not docs:
         return '<p class="empty">No article is indexed yet: add some below.</p>'
+    newest_first = sorted(sorted(docs, key=lambda d: d["doc_id"]), key=lambda d: d.get("date") or "", reverse=True)
     rows = "".join(
         f'<tr><td class="doc-title">{html.escape(d["title"] or d["doc_id"])}</td><td>{html.escape(d.get("date") or "—")}</td>'
         f'<td><code>{html.escape(d["doc_id"])}</code></td><td class="num">{int(d["chunks"])}</td>'
-        f'<td>{html.escape(d.get("language") or "")}</td></tr>'
-        for d in sorted(docs, key=lambda d: d["doc_id"])
+        f'<td>{html.escape(d.get("language") or "")}</td>'
+        f'<td>{html.escape(d.get("date_source") or "—")}{" (lower bound)" if d.get("date_inferred") else ""}</td>'
+        f'<td>{html.escape(d.get("outlet") or "—")}</td></tr>'
+        for d in newest_first
     )
     return ('<div class="doc-table-wrap"><table class="doc-table"><thead><tr><th>Title</th><th>Date</th>'
-            f'<th>doc_id</th><th class="num">Chunks</th><th>Lang.</th></tr></thead><tbody>{rows}</tbody></table></div>')
+            f'<th>doc_id</th><th class="num">Chunks</th><th>Lang.</th><th>Date source</th><th>Outlet</th>'
+            f'</tr></thead><tbody>{rows}</tbody></table></div>')

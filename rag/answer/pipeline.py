@@ -8,6 +8,7 @@ zero-argument callable, so a question that abstains before generating never load
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import threading
@@ -24,6 +25,7 @@ from rag.answer.followup import rewrite_question
 from rag.answer.judge import SupportJudge
 from rag.answer.llm import LLM
 from rag.answer.markers import strip_markers
+from rag.answer.news import add_news_context
 from rag.answer.prompt import build_messages, is_abstain_token
 from rag.answer.retrieve import Retriever
 from rag.errors import RagError
@@ -169,9 +171,10 @@ class AnswerPipeline:
         return [passages[i] for i in used + rest], [texts[i] for i in used]
 
     def prepare(self, question: str, *, k: int | None = None, history: Sequence[tuple[str, str]] | None = None,
-                language: str | None = None) -> Prepared:
+                language: str | None = None, since: dt.date | None = None, until: dt.date | None = None) -> Prepared:
         """Rewrite, retrieve, select evidence and build the final messages, without generating."""
-        steps = self._prepare(question, k=k, history=history, language=language, t0=time.perf_counter())
+        steps = self._prepare(question, k=k, history=history, language=language, t0=time.perf_counter(),
+                              since=since, until=until)
         while True:
             try:
                 next(steps)
@@ -179,7 +182,8 @@ class AnswerPipeline:
                 return done.value
 
     def _prepare(self, question: str, *, k: int | None, history: Sequence[tuple[str, str]] | None,
-                 language: str | None, t0: float) -> Generator[Event, None, Prepared]:
+                 language: str | None, t0: float, since: dt.date | None = None,
+                 until: dt.date | None = None) -> Generator[Event, None, Prepared]:
         settings = self.settings
         text, truncated = clean_question(question, settings.max_question_chars)
         lang = language if language in ("fr", "en") else self.language_of(text)
@@ -189,7 +193,8 @@ class AnswerPipeline:
             yield "status", "rewriting follow-up"
             standalone = rewrite_question(text, history, self._get_llm())
         yield "status", "retrieving"
-        passages, retrieve_ms = self.retriever.retrieve(standalone, k=k or settings.k, language=lang)
+        passages, retrieve_ms = self.retriever.retrieve(standalone, k=k or settings.k, language=lang,
+                                                        since=since, until=until)
         answer = Answer(question=text, answer="", language=lang, passages=passages,
                         timings=Timings(retrieve_ms=round(retrieve_ms, 2)),
                         standalone_question=standalone if standalone != text else None, notices=notices)
@@ -204,10 +209,14 @@ class AnswerPipeline:
         return prepared
 
     def events(self, question: str, *, k: int | None = None, history: Sequence[tuple[str, str]] | None = None,
-               language: str | None = None) -> Iterator[Event]:
-        """The answer as events: ("status", str), ("token", str), then ("answer", Answer)."""
+               language: str | None = None, since: dt.date | None = None,
+               until: dt.date | None = None) -> Iterator[Event]:
+        """The answer as events: ("status", str), ("token", str), then ("answer", Answer).
+
+        ``since``/``until`` keep only passages of articles dated within them."""
         t0 = time.perf_counter()
-        prepared = yield from self._prepare(question, k=k, history=history, language=language, t0=t0)
+        prepared = yield from self._prepare(question, k=k, history=history, language=language, t0=t0,
+                                            since=since, until=until)
         answer, messages = prepared.answer, prepared.messages
         if messages is None:
             yield from self._finish(answer, None, t0)
@@ -304,5 +313,6 @@ class AnswerPipeline:
             answer.citations = [replace(c, doc_sha256=documents[c.doc_id].sha256) if c.doc_id in documents else c
                                 for c in result.citations]
             answer.unsupported_sentences = result.unsupported_sentences
+            add_news_context(answer)  # dates and outlets on citations; revised figures, each cited
         answer.timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
         yield "answer", answer

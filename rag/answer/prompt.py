@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
+from rag.answer.news import article_label, gloss_passage
 from rag.records import Passage
 from rag.text.analysis import LANGUAGES
 from rag.text.numbers import AMOUNT, say_amount, scale_exponent
@@ -114,19 +115,25 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
     """Numbered passage block; ``texts`` may replace each passage's text (trimmed evidence).
 
     With ``language``, amounts in passages of another language are glossed (:func:`gloss_amounts`).
+    Each passage is headed by its article's outlet and date, or "date inconnue"/"date inferred: …"
+    (:func:`rag.answer.news.article_label`), and its relative time phrases are resolved from
+    that date (:func:`rag.answer.news.gloss_passage`).
 
     >>> from rag.records import Passage
     >>> p = Passage(rank=1, doc_id="a.txt", chunk_id="a.txt:0-5", start=0, end=5, score=1.0,
     ...             text="Hello", title="T", date="2024-01")
     >>> format_passages([p])
-    '[1] (2024-01) Hello'
+    '[1] (article de janvier 2024) Hello'
     """
     lines = []
     for i, p in enumerate(passages, 1):
         text = (texts[i - 1] if texts is not None else p.text).replace("\n", " ").strip()
         if language:
             text = gloss_amounts(text, p.language, language)
-        lines.append(f"[{i}] ({p.date}) {text}" if p.date else f"[{i}] {text}")
+        # The article's date heads the passage and relative time ("l'an prochain") gets its
+        # absolute period from it; citations still quote the article's own words.
+        text = gloss_passage(text, p)
+        lines.append(f"[{i}] ({article_label(p, language or p.language)}) {text}")
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ duplicate of Z) so a messy folder never stops the rest from being indexed.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -14,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rag.errors import IngestError
+from rag.news.sidecar import SIDECAR_NAME
 from rag.records import Document
 from rag.text.sentences import normalize_text
 
@@ -32,9 +34,23 @@ class LoadOutcome:
     status: str  # "loaded" | "skipped" | "duplicate"
     detail: str = ""
     doc_id: str | None = None
+    date: str | None = None
+    date_source: str | None = None
+    outlet: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    def dated(self) -> str:
+        """The article's date, where it came from and its outlet, for the index report.
+
+        >>> LoadOutcome("a.txt", "loaded", "", "a.txt", "2024-03-15", "metadata.csv line 2", "L'Écho").dated()
+        "2024-03-15 (metadata.csv line 2) · L'Écho"
+        >>> LoadOutcome("b.txt", "loaded").dated()
+        'no date'
+        """
+        text = f"{self.date} ({self.date_source})" if self.date else "no date"
+        return f"{text} · {self.outlet}" if self.outlet else text
 
 
 def megabytes(n_bytes: float) -> str:
@@ -151,7 +167,7 @@ def _html_text(raw: str) -> tuple[str, str | None]:
     return text, title
 
 
-def _pdf_text(path: Path) -> str:
+def _pdf_text(path: Path) -> tuple[str, str | None]:
     try:
         from pypdf import PdfReader
     except ImportError as exc:  # pragma: no cover
@@ -161,16 +177,24 @@ def _pdf_text(path: Path) -> str:
     try:
         reader = PdfReader(str(path))
         pages = [page.extract_text() or "" for page in reader.pages]
+        created = (reader.metadata or {}).get("/CreationDate")
     except Exception as exc:  # pypdf raises many types on malformed files
         raise IngestError(f"unreadable PDF ({type(exc).__name__}: {exc})") from exc
     text = "\n".join(p.strip() for p in pages if p.strip())
     if not text.strip():
         raise IngestError("the PDF has no extractable text (scanned image?)")
-    return text
+    return text, str(created) if created else None
 
 
-def load_file(path: str | os.PathLike[str], *, doc_id: str | None = None, max_bytes: int | None = None) -> tuple[Document, str]:
-    """Load one file into a :class:`Document`; returns it and a note (encoding used)."""
+def load_file(path: str | os.PathLike[str], *, doc_id: str | None = None, max_bytes: int | None = None,
+              root: str | os.PathLike[str] | None = None) -> tuple[Document, str]:
+    """Load one file into a :class:`Document`; returns it and a note (encoding used).
+
+    The article's date, outlet, URL and author come from :func:`rag.news.dates.article_meta`:
+    ``metadata.csv`` in ``root`` (default: the file's folder) or front matter, a header
+    line, HTML or PDF metadata, the file name, or else a lower bound inferred from the text.
+    A sidecar row that cannot be read raises :class:`IngestError` saying how to fix it.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -185,14 +209,17 @@ def load_file(path: str | os.PathLike[str], *, doc_id: str | None = None, max_by
         raise IngestError("empty file")
     note = ""
     title: str | None = None
+    html: str | None = None
+    created: str | None = None
     try:
         if suffix == ".pdf":
-            text = _pdf_text(path)
+            text, created = _pdf_text(path)
             note = "pdf"
         else:
             text, encoding = decode_bytes(path.read_bytes())
             note = f"decoded as {encoding}"
             if suffix in (".html", ".htm"):
+                html = text
                 text, title = _html_text(text)
     except OSError as exc:
         raise IngestError(f"cannot read file ({exc.strerror})") from exc
@@ -201,16 +228,36 @@ def load_file(path: str | os.PathLike[str], *, doc_id: str | None = None, max_by
         raise IngestError("no text content")
     from rag.text.analysis import detect_language
 
+    doc_id = doc_id or path.name
+    meta = _article_meta(text, root if root is not None else path.parent,
+                         doc_id if root is not None else path.name, html, created)
     doc = Document(
-        doc_id=doc_id or path.name,
+        doc_id=doc_id,
         title=(title or extract_title(text)),
         text=text,
         source=str(path),
         sha256=sha256_text(text),
-        date=extract_date(text),
         language=detect_language(text[:2000]),
+        **meta,
     )
     return doc, note
+
+
+def _article_meta(text: str, folder: str | os.PathLike[str], file_name: str, html: str | None,
+                  pdf_created: str | None) -> dict[str, object]:
+    """The Document fields that describe the article (date and its source, outlet, URL, author)."""
+    from rag.news.dates import SidecarError, article_meta
+
+    try:
+        # Inferred dates never lie in the future: "d'ici 2030" is a target, not a date.
+        meta = article_meta(text=text, folder=folder, file_name=file_name, html=html,
+                            pdf_creation_date=pdf_created, not_after=dt.date.today())
+    except SidecarError as exc:
+        raise IngestError(str(exc)) from exc
+    d = meta.date
+    return {"date": d.iso(), "date_source": d.source if d.date else None,
+            "date_inferred": d.inferred if d.date else None,
+            "date_note": d.note or None, "outlet": meta.outlet, "url": meta.url, "author": meta.author}
 
 
 def load_folder(folder: str | os.PathLike[str], *, max_bytes: int | None = None) -> tuple[list[Document], list[LoadOutcome]]:
@@ -230,6 +277,9 @@ def load_folder(folder: str | os.PathLike[str], *, max_bytes: int | None = None)
         rel = str(path.relative_to(root))
         if any(part.startswith(".") for part in path.relative_to(root).parts):
             continue
+        if rel == SIDECAR_NAME:
+            outcomes.append(LoadOutcome(rel, "metadata", "dates, outlets and URLs of the articles"))
+            continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             outcomes.append(LoadOutcome(rel, "skipped", f"unsupported type {path.suffix or '(none)'}"))
             continue
@@ -242,7 +292,7 @@ def load_folder(folder: str | os.PathLike[str], *, max_bytes: int | None = None)
             outcomes.append(LoadOutcome(rel, "skipped", "link pointing outside the folder"))
             continue
         try:
-            doc, note = load_file(path, doc_id=rel, max_bytes=max_bytes)
+            doc, note = load_file(path, doc_id=rel, max_bytes=max_bytes, root=root)
         except IngestError as exc:
             outcomes.append(LoadOutcome(rel, "skipped", str(exc)))
             log.info("skipped %s: %s", rel, exc)  # the report lists it: no second warning
@@ -252,5 +302,5 @@ def load_folder(folder: str | os.PathLike[str], *, max_bytes: int | None = None)
             continue
         seen[doc.sha256] = doc.doc_id
         docs.append(doc)
-        outcomes.append(LoadOutcome(rel, "loaded", note, doc.doc_id))
+        outcomes.append(LoadOutcome(rel, "loaded", note, doc.doc_id, doc.date, doc.date_source, doc.outlet))
     return docs, outcomes

@@ -56,6 +56,17 @@ class CopyGroup:
     def to_dict(self) -> dict[str, object]:
         return {"canonical": self.canonical, "copies": [c.to_dict() for c in self.copies]}
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> CopyGroup:
+        """Inverse of :meth:`to_dict` (the index manifest stores groups this way).
+
+        >>> g = CopyGroup("a.txt", (Copy("b.txt", 0.68),))
+        >>> CopyGroup.from_dict(g.to_dict()) == g
+        True
+        """
+        copies = d.get("copies") or []
+        return cls(str(d["canonical"]), tuple(Copy(str(c["doc_id"]), float(c["jaccard"])) for c in copies))  # type: ignore[index,union-attr]
+
 
 def shingles(text: str, n: int = SHINGLE) -> set[str]:
     """Word n-grams of the folded text; a text shorter than n words is one shingle.

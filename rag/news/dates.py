@@ -10,24 +10,20 @@ that precision instead of pretending to a day.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
 import os
 import re
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Literal
 
 from ._text import fold, fold_same_length
+from .sidecar import SidecarError, parse_front_matter, sidecar_fields
 
 log = logging.getLogger(__name__)
 
 Precision = Literal["day", "month", "year"]
-SIDECAR_NAME = "metadata.csv"
 INFERRED_SOURCE = "inferred from text"
 # A sidecar note starting with this word marks a date the user could only bound
 # from the text, so relative phrases ("l'an dernier") are not resolved from it.
@@ -50,35 +46,11 @@ MONTHS: dict[str, int] = {
     "decembre": 12, "dec": 12, "december": 12,
 }  # fmt: skip
 MONTH_NAMES = {
-    "fr": (
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+}  # fmt: skip
 
 # Longest names first so "septembre" wins over "sept"; accents are matched on
 # the folded text, where "août" is "aout".
@@ -180,10 +152,6 @@ class ArticleMeta:
                 "outlet": self.outlet, "url": self.url, "author": self.author}  # fmt: skip
 
 
-class SidecarError(ValueError):
-    """A row of the user's ``metadata.csv`` or front matter cannot be read."""
-
-
 def format_period(day: dt.date, precision: Precision, lang: str = "fr") -> str:
     """A date in words at a given precision, French or English.
 
@@ -280,50 +248,6 @@ def _sidecar_date(value: str, source: str, note: str) -> ArticleDate | None:
     return ArticleDate(parsed[0], parsed[1], source, inferred, note)
 
 
-def parse_front_matter(text: str) -> tuple[dict[str, str], str]:
-    """Split ``---`` front matter (``key: value`` lines) from the body.
-
-    >>> parse_front_matter("---\\ndate: 2024-03-14\\noutlet: Le Dauphiné\\n---\\nCorps")
-    ({'date': '2024-03-14', 'outlet': 'Le Dauphiné'}, 'Corps')
-    >>> parse_front_matter("Pas de front matter")
-    ({}, 'Pas de front matter')
-    """
-    m = re.match(r"\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", text, re.DOTALL)
-    if not m:
-        return {}, text
-    fields: dict[str, str] = {}
-    for line in m.group(1).splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() and not key.startswith((" ", "#")):
-            fields[key.strip().lower()] = value.strip().strip("\"'")
-    return fields, text[m.end() :]
-
-
-def parse_sidecar(text: str) -> dict[str, dict[str, str]]:
-    """Rows of a ``metadata.csv`` keyed by file (forward slashes), with a ``line`` field.
-
-    >>> parse_sidecar("file,date,outlet\\nreprise.txt,2024-03-15,L'Écho\\n")["reprise.txt"]["outlet"]
-    "L'Écho"
-    """
-    rows: dict[str, dict[str, str]] = {}
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if reader.fieldnames is None or "file" not in [f.strip().lower() for f in reader.fieldnames]:
-        raise SidecarError(f"{SIDECAR_NAME} needs a header row with at least the columns file,date.")
-    for row in reader:
-        clean = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
-        name = clean.get("file", "").replace("\\", "/").strip("/")
-        if name:
-            clean["line"] = str(reader.line_num)
-            rows[name] = clean
-    return rows
-
-
-@lru_cache(maxsize=32)
-def _read_sidecar(path: str, _mtime_ns: int, _size: int) -> dict[str, dict[str, str]]:
-    # Keyed by modification time so an edited sidecar is read again.
-    return parse_sidecar(Path(path).read_text(encoding="utf-8-sig"))
-
-
 def _meta_from_fields(fields: dict[str, str], source: str) -> ArticleMeta:
     note = fields.get("date_source", "") or fields.get("note", "")
     date = _sidecar_date(fields.get("date", ""), source, note) or ArticleDate(None, "day", "", False, note)
@@ -340,6 +264,7 @@ def date_from_sidecar(folder: str | os.PathLike[str], file_name: str, *, text: s
     is read from ``text`` when given (the file is then not opened).
 
     >>> import tempfile
+    >>> from pathlib import Path
     >>> d = Path(tempfile.mkdtemp())
     >>> _ = (d / "metadata.csv").write_text("file,date,outlet,date_source\\na.txt,2023-11,L'Usine,header\\n")
     >>> _ = (d / "a.txt").write_text("---\\ndate: 2023-11-20\\nauthor: Jo\\n---\\nTexte")
@@ -349,32 +274,8 @@ def date_from_sidecar(folder: str | os.PathLike[str], file_name: str, *, text: s
     >>> date_from_sidecar(d, "b.txt") is None
     True
     """
-    folder = Path(folder)
-    name = str(file_name).replace("\\", "/").strip("/")
-    merged: dict[str, str] = {}
-    source = ""
-    target = folder / name
-    head = text
-    if head is None and target.is_file() and target.suffix.lower() in (".txt", ".md"):
-        with open(target, encoding="utf-8-sig", errors="replace") as fh:
-            head = fh.read(4096)
-    if head:
-        fields, _ = parse_front_matter(head)
-        if fields:
-            merged, source = fields, "front matter"
-    sidecar = folder / SIDECAR_NAME
-    if sidecar.is_file():
-        st = sidecar.stat()
-        rows = _read_sidecar(str(sidecar), st.st_mtime_ns, st.st_size)
-        row = rows.get(name) or rows.get(Path(name).name)
-        if row is not None:
-            merged = {**merged, **{k: v for k, v in row.items() if v}}
-            if row.get("date"):
-                source = f"{SIDECAR_NAME} line {row['line']}"
-            source = source or f"{SIDECAR_NAME} line {row['line']}"
-    if not merged:
-        return None
-    return _meta_from_fields(merged, source)
+    found = sidecar_fields(folder, file_name, text=text)
+    return _meta_from_fields(*found) if found else None
 
 
 _HEADER = re.compile(
