@@ -137,6 +137,23 @@ def answer_html(text: str, turn: int, citations: Sequence[Citation] = (),
     return markers_to_anchors("".join(out), turn, citations)
 
 
+def quote_in_context(c: Citation, p: Passage, context: int = 300) -> str:
+    """The passage around the quote (about ``context`` characters each side, cut at
+    spaces), quote highlighted: a notebook cannot scroll a long passage to its quote.
+
+    >>> p = Passage(1, "d", "d:0-30", 100, 130, 1.0, "Avant. " * 2 + "Il pleut. Après.")
+    >>> c = Citation(1, "d", "T", "d:0-30", 114, 123, "Il pleut.")
+    >>> quote_in_context(c, p, context=8)
+    '… Avant. <mark>Il pleut.</mark> Après.'
+    """
+    s, e = c.start - p.start, c.end - p.start
+    a = 0 if s <= context else p.text.find(" ", s - context) + 1
+    b = len(p.text) if len(p.text) - e <= context else p.text.rfind(" ", e, e + context)
+    b = b if b > e else len(p.text)
+    body = highlight_passage(p.text[a:b], p.start + a, c.start, c.end)
+    return ("… " if a > 0 else "") + body + (" …" if b < len(p.text) else "")
+
+
 def cited_passage(c: Citation, passages: Sequence[Passage]) -> Passage | None:
     """The retrieved passage the citation quotes from (same document, span inside it)."""
     return next((p for p in passages if p.doc_id == c.doc_id and p.start <= c.start and c.end <= p.end), None)
@@ -170,8 +187,7 @@ def answer_to_html(answer: Answer) -> str:
         parts.append("<ol class='rag-sources'>")
         for c in answer.citations:
             p = cited_passage(c, answer.passages)
-            quote = (highlight_passage(p.text, p.start, c.start, c.end) if p is not None
-                     else f"<mark>{html.escape(c.quote)}</mark>")
+            quote = quote_in_context(c, p) if p is not None else f"<mark>{html.escape(c.quote)}</mark>"
             flag = "" if c.supported else f' <span class="rag-note" title="{html.escape(UNVERIFIED_TITLE)}">not verified</span>'
             parts.append(f'<li id="{source_id(turn, c.marker)}" value="{c.marker}">{_meta(c.title, c.date, c.doc_id)}'
                          f' <span class="src-meta">[{c.start}:{c.end}]</span>{flag}<blockquote>{quote}</blockquote></li>')
