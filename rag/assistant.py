@@ -133,7 +133,7 @@ class Assistant:
 
     @property
     def judge(self) -> SupportJudge:
-        self._judge = self._judge or LexicalJudge()
+        self._judge = self._judge or LexicalJudge(embedder=self.embedder)
         return self._judge
 
     @property

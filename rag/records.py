@@ -144,6 +144,7 @@ class Timings:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     llm_ms: float = 0.0  # time spent inside LLM calls (all of them: rewrite, answer, retry)
+    checks: int = 0  # yes/no questions asked of the LLM to verify sentences
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

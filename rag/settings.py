@@ -77,7 +77,10 @@ class Settings:
     temperature: float = _opt(0.0, "Sampling temperature (0 = deterministic).")
     answer_language: str = _opt("auto", "Answer language: auto (the question's), fr or en.")
     context_budget: int = _opt(
-        600, "Characters of evidence sentences sent to the LLM in total (0 = whole passages)."
+        800, "Characters of evidence sentences sent to the LLM in total (0 = whole passages)."
+    )
+    confirm: bool = _opt(
+        False, "Also ask the LLM whether each answer sentence's passage states it (slow on a CPU; see rag/answer/confirm.py)."
     )
     channels: str = _opt("hybrid", "Retrieval channels: hybrid (dense + BM25), dense or lexical.")
     index_type: str = _opt(
@@ -167,7 +170,8 @@ def add_settings_args(parser: argparse.ArgumentParser, names: list[str] | None =
         t = f.type if isinstance(f.type, str) else f.type.__name__
         help_ = f"{f.metadata['help']} [env {env}, default {f.default!r}]"
         if t == "bool":
-            parser.add_argument(flag, dest=f.name, action="store_true", default=None, help=help_)
+            # --flag / --no-flag: a setting that defaults to on can be turned off.
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_)
         else:
             conv = {"int": int, "float": float}.get(t, str)
             parser.add_argument(flag, dest=f.name, type=conv, default=None, help=help_)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.claims import mask_injections  # the planted-instruction detector lives with the judge's checks
+from rag.answer.confirm import ConfirmFn, decide, first_confirmed
 from rag.answer.echo import QUESTION_WORDS, adds_content
 from rag.answer.markers import answer_sentences
 from rag.records import Citation, Passage
@@ -106,7 +107,8 @@ def best_quote(claim: str, passage: Passage, judge_supports: SupportsFn,
 
 
 def verify_answer(answer: str, passages: Sequence[Passage], *, supports: SupportsFn,
-                  score: Callable[[str, str], float], question: str = "", language: str = "fr") -> Verification:
+                  score: Callable[[str, str], float], question: str = "", language: str = "fr",
+                  confirm: ConfirmFn | None = None) -> Verification:
     """Keep only citations whose passage supports their sentence; repair or flag the rest.
 
     For each answer sentence: markers out of range or not supporting are dropped;
@@ -115,6 +117,11 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
     marker is kept for display with ``supported=False``). Markers are renumbered 1..n in
     order of appearance, one per distinct quote. Sentences that only repeat the
     question are left out of the answer.
+
+    With ``confirm`` (:class:`rag.answer.confirm.Confirmer`), the LLM's odds overrule
+    the lexical judge where they are clear: a sentence the judge accepted is flagged
+    when the model says its passage does not state it, and one the judge rejected
+    is kept, cited to the passage the model confirms.
     """
     # The same (claim, evidence) pairs come up several times (marker check,
     # fallback search, quote choice): judge each once.
@@ -128,9 +135,12 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
             continue  # the question echoed back is not a claim: leave it out
         in_range = [m for m in markers if 1 <= m <= len(passages)]
         good = [m for m in in_range if supports(text, passages[m - 1].text)]
+        ranked: list[int] = []
         if not good:
             ranked = sorted(range(len(passages)), key=lambda i: -score(text, passages[i].text))
             good = [i + 1 for i in ranked[:3] if supports(text, passages[i].text)][:1]
+        if confirm is not None:
+            good = _second_opinion(text, good, in_range, ranked, confirm)
         for m in good:
             s, e, _ = best_quote(text, passages[m - 1], supports, score)
             vs.sources.append((m - 1, s, e, True))
@@ -140,6 +150,16 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
             vs.sources.append((m - 1, s, e, False))
         verified.append(vs)
     return _renumber(verified, shown)
+
+
+def _second_opinion(claim: str, good: list[int], in_range: list[int], ranked: list[int],
+                    confirm: ConfirmFn) -> list[int]:
+    """The judge's chosen markers, overruled by the LLM's clear odds (see :func:`verify_answer`)."""
+    if good:
+        return good if decide(True, confirm(claim, good[0] - 1)) else []
+    candidates = list(dict.fromkeys([m - 1 for m in in_range] + ranked[:2]))
+    found = first_confirmed(claim, candidates, confirm)
+    return [] if found is None else [found + 1]
 
 
 def _renumber(verified: list[VerifiedSentence], passages: Sequence[Passage]) -> Verification:

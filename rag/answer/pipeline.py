@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag.answer.cite import Verification, addresses_question, verify_answer
+from rag.answer.confirm import Confirmer
 from rag.answer.echo import is_degenerate, starts_as_echo
 from rag.answer.evidence import EvidenceSelector
 from rag.answer.followup import rewrite_question
@@ -26,7 +27,7 @@ from rag.answer.judge import SupportJudge
 from rag.answer.llm import LLM
 from rag.answer.markers import strip_markers
 from rag.answer.news import add_news_context
-from rag.answer.prompt import build_messages, is_abstain_token
+from rag.answer.prompt import build_messages, is_abstain_token, is_overview
 from rag.answer.retrieve import Retriever
 from rag.errors import RagError
 from rag.records import Answer, Passage, Timings
@@ -142,6 +143,7 @@ class Prepared:
     standalone: str
     messages: Messages | None = None
     evidence: list[Passage] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # what the LLM sees of each evidence passage
 
 
 class AnswerPipeline:
@@ -165,6 +167,8 @@ class AnswerPipeline:
         budget = self.settings.context_budget
         if budget <= 0:
             return passages, [p.text for p in passages]
+        if is_overview(question):  # several facts asked for: room for several sentences
+            budget *= 2
         texts = EvidenceSelector(self.retriever).select(question, lang, passages, budget=budget)
         used = [i for i, t in enumerate(texts) if t]
         rest = [i for i, t in enumerate(texts) if not t]
@@ -205,6 +209,7 @@ class AnswerPipeline:
         passages, texts = self.evidence(standalone, lang, passages)
         answer.passages = passages
         prepared.evidence = passages[:len(texts)]
+        prepared.texts = list(texts)
         prepared.messages = build_messages(standalone, prepared.evidence, lang, texts)
         return prepared
 
@@ -230,7 +235,7 @@ class AnswerPipeline:
             # Small models sometimes echo the question or emit bare markers.
             hint = RETRY_HINT[lang]
         else:
-            result = self._verified(answer, raw)
+            result = self._verified(answer, raw, prepared.texts)
             if result is None and figures_not_in(raw, [p.text for p in prepared.evidence], lang):
                 # A figure the passages do not contain: usually a mistranslated amount
                 # ("20 000 milliards" -> "20 billion"), worth one more try.
@@ -239,7 +244,7 @@ class AnswerPipeline:
             yield "status", "retrying"
             retry = messages[:-1] + [{"role": "user", "content": f"{messages[-1]['content']}\n{hint}"}]
             raw = yield from self._generate(retry, answer.timings, t0)
-            result = self._verified(answer, raw)
+            result = self._verified(answer, raw, prepared.texts)
         answer.raw_answer = raw
         yield from self._finish(answer, result, t0)
 
@@ -280,7 +285,7 @@ class AnswerPipeline:
                 timings.ttft_ms = timings.ttft_ms or round((time.perf_counter() - t0) * 1000, 1)
                 for shown in held:
                     yield "token", shown
-            timings.llm_ms = round(timings.llm_ms + (time.perf_counter() - started) * 1000, 1)
+            timings.llm_ms = round(timings.llm_ms + (time.perf_counter() - started) * 1000, 3)
             try:  # informative only, and counted after the answer so it never delays the first token
                 timings.prompt_tokens = llm.count_tokens(messages)
             except Exception:
@@ -288,13 +293,18 @@ class AnswerPipeline:
         timings.completion_tokens += len(pieces)
         return "" if echoed else "".join(pieces).strip()
 
-    def _verified(self, answer: Answer, raw: str) -> Verification | None:
+    def _verified(self, answer: Answer, raw: str, evidence: Sequence[str] | None = None) -> Verification | None:
         """The verification of ``raw``, or None when it must end in an abstention."""
         if not strip_markers(raw) or is_abstain_token(raw):
             return None
         question = answer.standalone_question or answer.question
+        confirm = None
+        if self.settings.confirm and evidence:
+            confirm = Confirmer(self._get_llm(), evidence or [])
         result = verify_answer(raw, answer.passages, supports=self.judge.supports, score=self.judge.score,
-                               question=question, language=answer.language)
+                               question=question, language=answer.language, confirm=confirm)
+        if confirm is not None:
+            answer.timings.checks += confirm.calls
         if not result.any_supported or not addresses_question(
             question, answer.language, result.answer, [c.quote for c in result.citations if c.supported],
         ):

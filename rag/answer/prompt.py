@@ -137,6 +137,32 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
     return "\n".join(lines)
 
 
+# A request for what the articles say about a subject, not for one fact. Such a
+# question names no fact for the model to find, so it needs room for several
+# cited sentences (and the pipeline gives it more evidence).
+_OVERVIEW = re.compile(
+    r"^\W*(?:(?:et\s+)?que\s+(?:disent|dit|racontent|rapportent|savons|sait-on)|qu['’]est-ce\s+que\s+(?:les|l['’])\s*articles?"
+    r"|r[ée]sum\w*|fais\s+(?:le|un)\s+point|parle[sz]?[- ]moi|synth[èe]se"
+    r"|what\s+(?:do|does|did)\s+the\s+(?:articles?|texts?|sources?|press)\s+(?:say|report|tell)"
+    r"|summari[sz]e|give\s+(?:me\s+)?an?\s+(?:overview|summary)|tell\s+me\s+about|overview)\b",
+    re.IGNORECASE,
+)
+OVERVIEW_INSTRUCTION = {
+    "fr": "Réponds en trois à cinq phrases courtes qui donnent les faits principaux, chacune avec le numéro de son passage.",
+    "en": "Answer in three to five short sentences giving the main facts, each with the number of its passage.",
+}
+
+
+def is_overview(question: str) -> bool:
+    """Whether the question asks what the articles say about a subject rather than one fact.
+
+    >>> [is_overview(q) for q in ("Que disent les articles sur Mistral AI ?", "What do the articles say about Mistral AI?",
+    ...                           "Résume l'article sur OpenAI", "Combien Mistral a-t-elle levé ?", "Who said what?")]
+    [True, True, True, False, False]
+    """
+    return bool(_OVERVIEW.search(question))
+
+
 def build_messages(question: str, passages: Sequence[Passage], language: str,
                    texts: Sequence[str] | None = None) -> list[dict[str, str]]:
     """Chat messages for one grounded answer.
@@ -150,6 +176,8 @@ def build_messages(question: str, passages: Sequence[Passage], language: str,
         f"Question: {question.strip()}\n"
         f"{LANGUAGE_INSTRUCTION.get(language, LANGUAGE_INSTRUCTION['en'])}"
     )
+    if is_overview(question):
+        user += " " + OVERVIEW_INSTRUCTION.get(language, OVERVIEW_INSTRUCTION["en"])
     return [*_prefix(), {"role": "user", "content": user}]
 
 
