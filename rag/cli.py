@@ -53,10 +53,10 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     copy_of = {c.doc_id: (g.canonical, c.jaccard) for g in report.copies for c in g.copies}
     for o in report.outcomes:
         odd = o.status != "loaded" or o.detail.startswith("decoded as") and o.detail != "decoded as utf-8"
-        if o.status == "loaded":  # each article's date and where it came from
-            print(f"  {o.status:9s} {o.path}: {o.dated()}" + (f"; {o.detail}" if odd else ""))
-        elif odd:
+        if odd:
             print(f"  {o.status:9s} {o.path}: {o.detail}")
+        if o.status == "loaded":  # each article's date and where it came from
+            print(f"  {o.status:9s} {o.path}: {o.dated()}")
         if o.doc_id in copy_of:
             canonical, jaccard = copy_of[o.doc_id]
             print(f"  {'copy':9s} {o.path}: copy of {canonical} (one story; estimated Jaccard {jaccard:.2f})")

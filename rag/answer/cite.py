@@ -142,7 +142,12 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
         if confirm is not None:
             good = _second_opinion(text, good, in_range, ranked, confirm)
         for m in good:
-            s, e, _ = best_quote(text, passages[m - 1], supports, score)
+            s, e, alone = best_quote(text, passages[m - 1], supports, score)
+            if not alone:
+                # Only the passage as a whole supports the sentence (the name in one
+                # sentence, the fact in another): quote the whole passage, so the
+                # quote shown is itself the support (`rag check` found such quotes).
+                s, e = passages[m - 1].start, passages[m - 1].end
             vs.sources.append((m - 1, s, e, True))
         if not good and in_range:
             m = in_range[0]

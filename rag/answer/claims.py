@@ -343,6 +343,29 @@ def negated(text: str) -> bool:
     return any(not _NOT_NEGATION.match(text, m.start()) for m in _NEGATION.finditer(text))
 
 
+def _unshared(text: str, other: str) -> str:
+    """``text`` without the negation phrases that ``other`` also has ("sans germes", "no longer").
+
+    Such a phrase names a thing ("la vie sans germes") rather than denying the
+    predicate: on the outside tune split, "Les recherches sur la vie sans germes
+    ont commencé en 1928" was rejected against "recherches … sur la vie sans
+    germes, commencées en 1928".
+
+    >>> negated(_unshared("La vie sans germes a commencé.", "la vie sans germes, commencées en 1928"))
+    False
+    >>> negated(_unshared("Il n'a pas commencé.", "Il a commencé en 1928."))
+    True
+    """
+    folded_other = fold(other)
+    out = text
+    for m in reversed(list(_NEGATION.finditer(text))):
+        nxt = re.match(r"\s*[\w'’-]+", text[m.end():])
+        phrase = text[m.start():m.end() + (nxt.end() if nxt else 0)]
+        if nxt and fold(phrase) in folded_other:
+            out = out[:m.start()] + " " * len(phrase) + out[m.start() + len(phrase):]
+    return out
+
+
 def check_negation(claim: str, evidence: str, lang: str | None = None) -> str | None:
     """A reason when the claim and the evidence clause carrying its predicate differ in polarity.
 
@@ -357,8 +380,8 @@ def check_negation(claim: str, evidence: str, lang: str | None = None) -> str | 
     best, _ = _best_clauses(_claim_terms(claim, lang, leave_out=claim_subject(claim)), evidence)
     if not best:
         return None
-    polarity = negated(claim)
-    if any(negated(evidence[s:e]) == polarity for s, e in best):
+    polarity = negated(_unshared(claim, evidence))
+    if any(negated(_unshared(evidence[s:e], claim)) == polarity for s, e in best):
         return None
     return ("negation: the claim is negative, the quote is not" if polarity
             else "negation: the claim is affirmative, the quote says the opposite")

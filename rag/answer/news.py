@@ -297,12 +297,30 @@ def figure_sentences(answer: Answer) -> list[str]:
     if answer.abstained or not answer.citations:
         return []
     figures, dates = _doc_figures(answer.passages)
+    lang = answer.language if answer.language in ("fr", "en") else None
+    stated = [f.value for f in figures_in_text(answer.answer, lang=lang)]
     sentences = []
     for conflict in conflicting(figures, dates=dates):
         if not any(_cited(claim, answer.citations) for claim in conflict.claims):
             continue
+        # The answer itself must state one of the values: on the outside tune split,
+        # sport scores and counts of undated encyclopedia pages ("19", "39", "45") were
+        # grouped as one quantity and appended to answers that named a player.
+        if not any(_same(v, c.figure.value) for v in stated for c in conflict.claims):
+            continue
+        if len({c.passage_id for c in conflict.claims}) < 2 or len(_distinct(conflict.claims)) > MAX_VALUES:
+            continue
         sentences.append(_conflict_sentence(conflict, answer))
     return [s for s in sentences if s]
+
+
+# More distinct values than this are not one quantity revised or disputed, but
+# different quantities grouped together: no sentence is added.
+MAX_VALUES = 3
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 0.005 * max(abs(a), abs(b))
 
 
 def _cited(claim: Claim, citations: Sequence[Citation]) -> bool:
