@@ -305,9 +305,16 @@ class AnswerPipeline:
                                question=question, language=answer.language, confirm=confirm)
         if confirm is not None:
             answer.timings.checks += confirm.calls
-        if not result.any_supported or not addresses_question(
-            question, answer.language, result.answer, [c.quote for c in result.citations if c.supported],
-        ):
+        # The focus check reads the cited passages, not only the quotes: a "why" answer
+        # gives the reason ("le Parlement de Floride a refusé…") in a sentence that does
+        # not repeat what the question asks about ("la candidature de Miami"), which
+        # the sentence before it in the same passage does.
+        cited = [p.text for p in answer.passages
+                 if any(c.supported and c.doc_id == p.doc_id and p.start <= c.start < p.end for c in result.citations)]
+        if not result.any_supported:
+            return None
+        # An overview question's only focus is its subject ("Résume ce que disent les articles sur X").
+        if not is_overview(question) and not addresses_question(question, answer.language, result.answer, cited):
             return None
         return result
 
