@@ -133,7 +133,8 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
         # The article's date heads the passage and relative time ("l'an prochain") gets its
         # absolute period from it; citations still quote the article's own words.
         text = gloss_passage(text, p)
-        lines.append(f"[{i}] ({article_label(p, language or p.language)}) {text}")
+        label = article_label(p, language or p.language)
+        lines.append(f"[{i}] ({label}) {text}" if label else f"[{i}] {text}")
     return "\n".join(lines)
 
 
