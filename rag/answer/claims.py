@@ -140,7 +140,7 @@ def mask_injections(passage: Passage) -> Passage:
 # Where a clause ends: punctuation (not the comma inside "3,837" or the dash in
 # "24–10"), and before a conjunction that starts a contrast or a new subject.
 _BREAK = re.compile(
-    r"[;:()\[\]—]|,\s|(?<!\d)–|–(?!\d)|\s+-\s+"
+    r"[;:()\[\]—]|,\s|(?<!\d)–|–(?!\d)|\s+-\s+|(?<=\w\w)[.!?…]+(?=\s)"
     r"|\s(?=(?:but|while|whereas|although|though|however|mais|tandis|alors\s+que|bien\s+que|cependant"
     r"|et\s+non|rather\s+than|as\s+opposed\s+to|instead\s+of|who|which|qui)\b)",
     re.IGNORECASE,
