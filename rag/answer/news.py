@@ -342,7 +342,7 @@ def _distinct(claims: Sequence[Claim]) -> list[Claim]:
     """The first claim of each distinct value."""
     out: list[Claim] = []
     for c in claims:
-        if not any(abs(c.figure.value - o.figure.value) <= 0.005 * max(c.figure.value, o.figure.value) for o in out):
+        if not any(_same(c.figure.value, o.figure.value) for o in out):
             out.append(c)
     return out
 
