@@ -19,6 +19,7 @@ import numpy as np
 from rag.answer.echo import degenerate_reason
 from rag.answer.judge import SupportJudge
 from rag.answer.markers import parse_markers, strip_markers
+from rag.answer.prompt import is_abstain_token
 from rag.eval.dataset import EvalItem
 from rag.eval.grading import answer_language, answer_matches, best_f1, correct
 from rag.records import Answer, Citation, Passage
@@ -339,6 +340,7 @@ class QuestionResult:
     first_hit_rank: int | None
     retrieved: list[str] = field(default_factory=list)
     answer: str | None = None
+    raw_answer: str | None = None  # the model's own words before the checks (read the misses)
     abstained: bool | None = None
     citations: list[Citation] = field(default_factory=list)
     # correct: the grade (answerable: contained or F1 >= 0.5; unanswerable: abstained).
@@ -388,6 +390,7 @@ def score_question(item: EvalItem, passages: Sequence[Passage] | None, answer: A
         raise ValueError("scoring an answer needs a support judge")
 
     row.answer = answer.answer
+    row.raw_answer = answer.raw_answer or None
     row.abstained = bool(answer.abstained)
     row.citations = list(answer.citations)
     row.timings = answer.timings.to_dict()
@@ -400,7 +403,7 @@ def score_question(item: EvalItem, passages: Sequence[Passage] | None, answer: A
         row.answer_f1 = 0.0 if row.abstained else best_f1(answer.answer, item.answers)
         row.correct = not row.abstained and correct(row.answer_correct, row.answer_f1)
         if row.abstained:
-            row.reasons.append("abstained on answerable question")
+            row.reasons.append("abstained on answerable question" + _abstained_by(answer.raw_answer))
         elif not row.correct:
             row.reasons.append(f"expected one of {list(item.answers)!r} not in answer (F1 {row.answer_f1:.2f})")
     else:
@@ -436,6 +439,19 @@ def score_question(item: EvalItem, passages: Sequence[Passage] | None, answer: A
     if why:
         row.reasons.append(f"degenerate answer: {why}")
     return row
+
+
+def _abstained_by(raw: str) -> str:
+    """Who abstained: the model, or the checks that rejected what it said.
+
+    >>> _abstained_by("NOT_IN_ARTICLES"), _abstained_by("Paris [1].")
+    (' (the model said so)', ' (the checks rejected: Paris [1].)')
+    """
+    if not raw.strip():
+        return ""
+    if is_abstain_token(raw):
+        return " (the model said so)"
+    return f" (the checks rejected: {raw.strip()[:200]})"
 
 
 def _retrieval_reasons(item: EvalItem, rank: int | None, gold_found: bool, n_retrieved: int) -> list[str]:
