@@ -64,3 +64,55 @@ def test_overview_questions_ask_for_several_sentences():
     user = build_messages("Que disent les articles sur Mistral AI ?", [], "fr")[-1]["content"]
     assert user.endswith(OVERVIEW_INSTRUCTION["fr"])
     assert OVERVIEW_INSTRUCTION["fr"] not in build_messages("Combien Mistral a-t-elle levé ?", [], "fr")[-1]["content"]
+
+
+# Right answers the meaning checks used to reject (outside tune split, read one by one),
+# each beside the wrong claim the same rule must still reject.
+
+def _passage(text: str, title: str):
+    from rag.records import Passage
+    return Passage(rank=1, doc_id="a.txt", chunk_id="a.txt:0", start=0, end=len(text), score=1.0, text=text, title=title)
+
+
+def test_a_name_only_the_title_gives_does_not_count_as_a_swapped_entity():
+    from rag.answer.cite import verify_answer
+
+    judge = LexicalJudge()
+    p = _passage("In 1882, Albert Zahm built an early wind tunnel used to compare lift to drag of aeronautical models.",
+                 "University of Notre Dame (6)")
+    right = verify_answer("Albert Zahm began comparing aeronautical models at Notre Dame in 1882 [1].", [p],
+                          supports=judge.supports, score=judge.score)
+    swapped = verify_answer("Albert Zahm began comparing aeronautical models at Harvard in 1882 [1].", [p],
+                            supports=judge.supports, score=judge.score)
+    assert right.any_supported and not swapped.any_supported
+
+
+def test_a_number_with_a_unit_is_not_a_year_and_a_lone_date_dates_its_sentence():
+    judge = LexicalJudge()
+    radio = "In North Carolina, WBT (1110 AM) will carry the game, with Mick Mixon on play-by-play."
+    assert judge.supports("The radio station WBT in North Carolina is at 1110 AM.", radio)
+    hosted = ("The South Florida/Miami area has previously hosted the event 10 times, "
+              "with the most recent one being Super Bowl XLIV in 2010.")
+    assert judge.supports("The Super Bowl was last held in the South Florida/Miami area in 2010.", hosted)
+    curie = "Marie Curie, née le 7 novembre 1867 à Varsovie, est morte le 4 juillet 1934 à Passy."
+    assert not judge.supports("Marie Curie tombe malade le 7 novembre 1867.", curie)
+
+
+def test_an_opening_preposition_is_not_an_actor_but_a_swapped_actor_still_is():
+    from rag.answer.claims import check_actor
+
+    waived = ("Despite waiving longtime running back DeAngelo Williams, the Carolina Panthers had "
+              "their best regular season in franchise history.")
+    assert check_actor("The Panthers waived longtime running back DeAngelo Williams.", waived) is None
+    assert check_actor("Paramount paid for the Jason Bourne trailer.",
+                       "Paramount paid for Ninja Turtles, Universal paid for the trailer for Jason Bourne.")
+
+
+def test_the_agent_of_a_noun_naming_the_action_is_the_actor():
+    from rag.answer.claims import check_actor
+
+    quote = ("Mistral AI a attiré un soutien considérable, tels que l'investissement de 16 millions "
+             "de dollars de Microsoft en février 2024.")
+    assert check_actor("Microsoft a investi 16 millions de dollars en février 2024.", quote) is None
+    assert check_actor("Karim Ouali a inauguré la médiathèque.",
+                       "Le maire, Hélène Vasseur, a inauguré la médiathèque en présence de Karim Ouali.")

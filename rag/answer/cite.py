@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.claims import mask_injections  # the planted-instruction detector lives with the judge's checks
+from rag.answer.clauses import without_title_names
 from rag.answer.confirm import ConfirmFn, decide, first_confirmed
 from rag.answer.echo import QUESTION_WORDS, adds_content
 from rag.answer.markers import answer_sentences
@@ -145,15 +146,18 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
         if question and not adds_content(text, question, language):
             continue  # the question echoed back is not a claim: leave it out
         in_range = [m for m in markers if 1 <= m <= len(passages)]
-        good = [m for m in in_range if supports(text, passages[m - 1].text)]
+        # Each passage is judged against the claim without the names only its article's
+        # title gives it (:func:`rag.answer.clauses.without_title_names`).
+        claims = [without_title_names(text, p.title, p.text) for p in passages]
+        good = [m for m in in_range if supports(claims[m - 1], passages[m - 1].text)]
         ranked: list[int] = []
         if not good:
-            ranked = sorted(range(len(passages)), key=lambda i: -score(text, passages[i].text))
-            good = [i + 1 for i in ranked[:3] if supports(text, passages[i].text)][:1]
+            ranked = sorted(range(len(passages)), key=lambda i: -score(claims[i], passages[i].text))
+            good = [i + 1 for i in ranked[:3] if supports(claims[i], passages[i].text)][:1]
         if confirm is not None:
             good = _second_opinion(text, good, in_range, ranked, confirm)
         for m in good:
-            s, e, alone = best_quote(text, passages[m - 1], supports, score)
+            s, e, alone = best_quote(claims[m - 1], passages[m - 1], supports, score)
             if not alone:
                 # Only the passage as a whole supports the sentence (the name in one
                 # sentence, the fact in another): quote the whole passage, so the
@@ -162,7 +166,7 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
             vs.sources.append((m - 1, s, e, True))
         if not good and in_range:
             m = in_range[0]
-            s, e, _ = best_quote(text, passages[m - 1], supports, score)
+            s, e, _ = best_quote(claims[m - 1], passages[m - 1], supports, score)
             vs.sources.append((m - 1, s, e, False))
         verified.append(vs)
     return _renumber(verified, shown)
