@@ -4,6 +4,7 @@ second opinion, evidence that reaches the answer sentence, overview questions.""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rag.answer.judge import LexicalJudge
 from rag.answer.prompt import OVERVIEW_INSTRUCTION, build_messages
@@ -98,21 +99,21 @@ def test_a_number_with_a_unit_is_not_a_year_and_a_lone_date_dates_its_sentence()
     assert not judge.supports("Marie Curie tombe malade le 7 novembre 1867.", curie)
 
 
-def test_an_opening_preposition_is_not_an_actor_but_a_swapped_actor_still_is():
+@pytest.mark.parametrize("right, wrong", [
+    # A capitalised word opening the sentence is a preposition, not the actor.
+    (("The Panthers waived longtime running back DeAngelo Williams.",
+      "Despite waiving longtime running back DeAngelo Williams, the Carolina Panthers had their best season."),
+     ("Paramount paid for the Jason Bourne trailer.",
+      "Paramount paid for Ninja Turtles, Universal paid for the trailer for Jason Bourne.")),
+    # The agent of a noun naming the action ("l'investissement … de Microsoft") is the actor.
+    (("Microsoft a investi 16 millions de dollars en février 2024.",
+      "Mistral AI a attiré un soutien considérable, tels que l'investissement de 16 millions de dollars "
+      "de Microsoft en février 2024."),
+     ("Karim Ouali a inauguré la médiathèque.",
+      "Le maire, Hélène Vasseur, a inauguré la médiathèque en présence de Karim Ouali.")),
+])
+def test_actor_check_keeps_right_actors_and_rejects_swapped_ones(right, wrong):
     from rag.answer.claims import check_actor
 
-    waived = ("Despite waiving longtime running back DeAngelo Williams, the Carolina Panthers had "
-              "their best regular season in franchise history.")
-    assert check_actor("The Panthers waived longtime running back DeAngelo Williams.", waived) is None
-    assert check_actor("Paramount paid for the Jason Bourne trailer.",
-                       "Paramount paid for Ninja Turtles, Universal paid for the trailer for Jason Bourne.")
-
-
-def test_the_agent_of_a_noun_naming_the_action_is_the_actor():
-    from rag.answer.claims import check_actor
-
-    quote = ("Mistral AI a attiré un soutien considérable, tels que l'investissement de 16 millions "
-             "de dollars de Microsoft en février 2024.")
-    assert check_actor("Microsoft a investi 16 millions de dollars en février 2024.", quote) is None
-    assert check_actor("Karim Ouali a inauguré la médiathèque.",
-                       "Le maire, Hélène Vasseur, a inauguré la médiathèque en présence de Karim Ouali.")
+    assert check_actor(*right) is None
+    assert check_actor(*wrong) is not None
