@@ -170,3 +170,17 @@ def test_rebuild_keeps_unrelated_files_and_drops_old_generations(seeds_copy, tmp
     names = {p.name for p in idx.iterdir()}
     assert {".gitignore", "notes.txt", "manifest.json"} <= names
     assert not any(n.startswith("chunks-1.") for n in names)  # the first generation is gone
+
+
+def test_an_index_built_without_title_context_loads_with_a_warning(seeds_copy, tmp_path, caplog):
+    idx = tmp_path / "index"
+    build(seeds_copy, idx)
+    with caplog.at_level("WARNING", logger="rag.index.store"):
+        load_index(idx, embedder_id="fake-embedder")
+    assert not caplog.records
+    manifest = json.loads((idx / MANIFEST).read_text())
+    del manifest["chunking"]["context"]  # as written before the titles were added
+    (idx / MANIFEST).write_text(json.dumps(manifest))
+    with caplog.at_level("WARNING", logger="rag.index.store"):
+        data = load_index(idx, embedder_id="fake-embedder")
+    assert data.chunks and "rag index" in caplog.text and "older version" in caplog.text

@@ -129,6 +129,7 @@ def check_actor(claim: str, evidence: str, lang: str | None = None) -> str | Non
     >>> check_actor("Paramount paid for the Jason Bourne trailer.",
     ...             "Paramount paid for Ninja Turtles, Universal paid for the trailer for Jason Bourne.")
     "actor: the quote says 'universal' did it, 'paramount' is elsewhere in the quote"
+    >>> check_actor("Llama 3.1.", "OpenAI a lancé GPT-4o. Meta a confirmé avec le lancement de Llama 3.1 qu'il en est proche.")
     >>> check_actor("Universal paid for the Jason Bourne trailer.",
     ...             "Paramount paid for Ninja Turtles, Universal paid for the trailer for Jason Bourne.")
     """
@@ -136,7 +137,10 @@ def check_actor(claim: str, evidence: str, lang: str | None = None) -> str | Non
     if not who or not set(who) & words_in(evidence):
         return None  # no named subject, or one the quote only refers to ("He", "le groupe")
     lang = lang or detect_language(claim)
-    best, _ = best_clauses(claim_terms(claim, lang, leave_out=who), evidence)
+    terms = claim_terms(claim, lang, leave_out=who)
+    if not claim_terms(claim, lang, leave_out=who, words_only=True):
+        return None  # a bare answer ("Llama 3.1.") says nothing that someone else could have done
+    best, _ = best_clauses(terms, evidence)
     claim_words = words_in(claim)
     rejected = None
     spans = clauses(evidence)

@@ -333,6 +333,11 @@ def load_index(index_dir: Path, *, embedder_id: str | None = None, verify: bool 
         raise IndexCorruptError(f"The index in {index_dir} cannot be read ({exc}). Rebuild it with `rag index --rebuild`.") from exc
     if embeddings.shape[0] != len(chunks):
         raise IndexCorruptError(f"The index in {index_dir} is inconsistent. Rebuild it with `rag index --rebuild`.")
+    if manifest["chunking"].get("context") != CHUNK_CONTEXT:
+        # Still usable, but its chunks lack what retrieval now relies on (found when an
+        # evaluation silently ran on an index built before the titles were added).
+        log.warning("The index in %s was built by an older version, without the article titles in its chunks: "
+                    "passages are found less well. Run `rag index --index-dir %s` to refresh it.", index_dir, index_dir)
     return IndexData(
         embedder_id=manifest["embedder"]["id"],
         dim=int(manifest["embedder"]["dim"]),
