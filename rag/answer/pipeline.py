@@ -235,7 +235,7 @@ class AnswerPipeline:
             # Small models sometimes echo the question or emit bare markers.
             hint = RETRY_HINT[lang]
         else:
-            result = self._verified(answer, raw, prepared.texts)
+            result = self.verified(answer, raw, prepared.texts)
             if result is None and figures_not_in(raw, [p.text for p in prepared.evidence], lang):
                 # A figure the passages do not contain: usually a mistranslated amount
                 # ("20 000 milliards" -> "20 billion"), worth one more try.
@@ -244,7 +244,7 @@ class AnswerPipeline:
             yield "status", "retrying"
             retry = messages[:-1] + [{"role": "user", "content": f"{messages[-1]['content']}\n{hint}"}]
             raw = yield from self._generate(retry, answer.timings, t0)
-            result = self._verified(answer, raw, prepared.texts)
+            result = self.verified(answer, raw, prepared.texts)
         answer.raw_answer = raw
         yield from self._finish(answer, result, t0)
 
@@ -293,7 +293,7 @@ class AnswerPipeline:
         timings.completion_tokens += len(pieces)
         return "" if echoed else "".join(pieces).strip()
 
-    def _verified(self, answer: Answer, raw: str, evidence: Sequence[str] | None = None) -> Verification | None:
+    def verified(self, answer: Answer, raw: str, evidence: Sequence[str] | None = None) -> Verification | None:
         """The verification of ``raw``, or None when it must end in an abstention."""
         if not strip_markers(raw) or is_abstain_token(raw):
             return None
