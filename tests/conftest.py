@@ -123,17 +123,19 @@ def seeds_copy(tmp_path) -> Path:
     return dst
 
 
-@pytest.fixture
-def make_assistant(tmp_path, fake_embedder, seeds_copy):
-    """Build an assistant over a copy of the seeds with the fakes."""
+def fake_assistant(docs: Path, index_dir: Path, embedder: FakeEmbedder, reply="", **settings_kw):
+    """An assistant over ``docs`` with the fake embedder and a canned LLM ``reply``."""
     from rag.assistant import Assistant
     from rag.settings import Settings
 
-    def make(reply="", **settings_kw):
-        settings = Settings(index_dir=str(tmp_path / "index"), docs_dir=str(seeds_copy), **settings_kw)
-        return Assistant(settings, embedder=fake_embedder, llm=FakeLLM(reply))
+    settings = Settings(index_dir=str(index_dir), docs_dir=str(docs), **settings_kw)
+    return Assistant(settings, embedder=embedder, llm=FakeLLM(reply))
 
-    return make
+
+@pytest.fixture
+def make_assistant(tmp_path, fake_embedder, seeds_copy):
+    """Build an assistant over a copy of the seeds with the fakes."""
+    return lambda reply="", **kw: fake_assistant(seeds_copy, tmp_path / "index", fake_embedder, reply, **kw)
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:

@@ -26,7 +26,7 @@ from rag.index.load import load_folder
 from rag.news.copies import shingles
 from rag.records import Answer, Citation, Passage
 from rag.settings import Settings
-from tests.conftest import FakeLLM
+from tests.conftest import FakeLLM, fake_assistant
 
 NEWS = Path(__file__).resolve().parent / "data" / "news"
 MARCH, REPRINT, REVISION, HIRES = ("2024-03-14-nebula-pertes.txt", "reprise-agence.txt",
@@ -42,11 +42,7 @@ def news_copy(tmp_path) -> Path:
 
 @pytest.fixture
 def news_assistant(tmp_path, fake_embedder, news_copy):
-    def make(reply="", **kw) -> Assistant:
-        settings = Settings(index_dir=str(tmp_path / "index"), docs_dir=str(news_copy), **kw)
-        return Assistant(settings, embedder=fake_embedder, llm=FakeLLM(reply))
-
-    return make
+    return lambda reply="", **kw: fake_assistant(news_copy, tmp_path / "index", fake_embedder, reply, **kw)
 
 
 # --- dates at load and index time ---------------------------------------------------------

@@ -1,10 +1,14 @@
-"""rag.eval.reverify: re-grading saved answers without the LLM (grading logic is in its doctests)."""
+"""rag.eval.reverify: re-grading saved answers without the LLM."""
 
 from __future__ import annotations
 
 import json
 
 from rag.eval import reverify
+from rag.eval.dataset import load_dataset
+from rag.eval.run import run_eval
+
+from .conftest import ROOT
 
 
 def test_a_run_without_raw_answers_is_refused_with_a_message(tmp_path, capsys):
@@ -20,11 +24,13 @@ def test_a_missing_results_file_is_a_one_line_error(tmp_path, capsys):
     assert err.startswith("error:") and err.count("\n") == 1
 
 
-def test_regrading_counts_a_wrong_cited_answer_and_an_abstention():
-    from rag.eval.dataset import EvalItem
-
-    item = EvalItem(id="q", lang="fr", question="Combien ?", answers=("16 millions",), gold=(), answerable=True)
-    rows = [reverify.grade(item, "Microsoft a investi 20 millions [1].", True),
-            reverify.grade(item, None, False)]
-    s = reverify.summary(rows)["fr"]
-    assert s["accuracy"] == 0.0 and s["wrong_but_cited_rate"] == 1.0 and s["false_abstention_rate"] == 0.5
+def test_replay_grades_the_saved_words_as_rag_eval_did_without_the_llm(make_assistant):
+    items = [i for i in load_dataset(ROOT / "eval" / "dev.jsonl") if i.id in ("dev-15", "dev-07")]
+    answered = make_assistant("OpenAI perdra environ 5 milliards de dollars cette année [1].")
+    first = run_eval(answered, items, progress=False)
+    replay = make_assistant("never used")
+    again = run_eval(reverify.Replay(replay, reverify.raw_answers(first.to_dict())), items, progress=False)
+    assert not replay.llm.calls
+    assert [(r.id, r.correct, r.abstained, r.answer) for r in again.questions] == [
+        (r.id, r.correct, r.abstained, r.answer) for r in first.questions]
+    assert {r.id: r.correct for r in first.questions} == {"dev-07": False, "dev-15": True}

@@ -319,6 +319,13 @@ class AnswerPipeline:
         return result
 
     def _finish(self, answer: Answer, result: Verification | None, t0: float) -> Iterator[Event]:
+        self.complete(answer, result)
+        answer.timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
+        yield "answer", answer
+
+    def complete(self, answer: Answer, result: Verification | None) -> Answer:
+        """Fill ``answer`` from its verification: the abstention when ``result`` is None, else
+        the verified text and its citations with their documents' checksums, dates and outlets."""
         if result is None:  # abstain
             answer.abstained = True
             answer.answer = ABSTAIN_MESSAGE[answer.language]
@@ -331,5 +338,4 @@ class AnswerPipeline:
                                 for c in result.citations]
             answer.unsupported_sentences = result.unsupported_sentences
             add_news_context(answer)  # dates and outlets on citations; revised figures, each cited
-        answer.timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
-        yield "answer", answer
+        return answer
