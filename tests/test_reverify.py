@@ -34,3 +34,24 @@ def test_replay_grades_the_saved_words_as_rag_eval_did_without_the_llm(make_assi
     assert [(r.id, r.correct, r.abstained, r.answer) for r in again.questions] == [
         (r.id, r.correct, r.abstained, r.answer) for r in first.questions]
     assert {r.id: r.correct for r in first.questions} == {"dev-07": False, "dev-15": True}
+
+
+def test_as_shown_grades_the_saved_answers_and_citations_unchanged(make_assistant):
+    items = [i for i in load_dataset(ROOT / "eval" / "dev.jsonl") if i.id in ("dev-15", "dev-07")]
+    first = run_eval(make_assistant("OpenAI perdra environ 5 milliards de dollars cette année [1]."), items,
+                     progress=False)
+    replay = make_assistant("never used")
+    again = run_eval(reverify.Shown(replay, reverify.shown_answers(first.to_dict())), items, progress=False)
+    assert not replay.llm.calls
+    key = [(r.id, r.correct, r.abstained, r.answer, r.wrong_but_cited, [c.quote for c in r.citations])
+           for r in first.questions]
+    assert [(r.id, r.correct, r.abstained, r.answer, r.wrong_but_cited, [c.quote for c in r.citations])
+            for r in again.questions] == key
+    assert any(r.citations for r in again.questions)
+
+
+def test_as_shown_needs_answers_in_the_run(tmp_path, capsys):
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps({"questions": [{"id": "dev-01", "question": "Qui ?"}]}))
+    assert reverify.main([str(run), "eval/dev.jsonl", "--as-shown"]) == 2
+    assert "holds no answers" in capsys.readouterr().err

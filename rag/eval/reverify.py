@@ -13,6 +13,11 @@ whose answers are the saved words re-verified, so every figure is computed
 exactly as ``rag eval`` computes it (timings excepted: nothing is generated, they read 0).
 
     python -m rag.eval.reverify run.json eval/outside/tune.jsonl --index-dir IDX [--changes]
+
+With ``--as-shown`` the run's final answers and citations are graded as they were
+shown, without re-verifying anything: today's metrics (accuracy with token F1,
+gold-span citation precision, wrong-but-cited) applied to a run made by an older
+version of the project, whose ``rag eval --json`` kept those but not the raw words.
 """
 
 from __future__ import annotations
@@ -56,6 +61,41 @@ class Replay:
         return answer
 
 
+class Shown:
+    """An assistant for :func:`~rag.eval.run.run_eval` that answers each question with the
+    final answer and citations a saved run showed, unchanged."""
+
+    def __init__(self, assistant: Assistant, shown: Mapping[str, Mapping[str, Any]]) -> None:
+        self.assistant = assistant
+        self.shown = shown
+
+    def retrieve(self, question: str, *, k: int | None = None) -> list[Passage]:
+        return self.assistant.retrieve(question, k=k)
+
+    def document_text(self, doc_id: str) -> str:
+        return self.assistant.document_text(doc_id)
+
+    def ask(self, question: str, *, k: int | None = None) -> Answer:
+        from rag.records import Answer, Citation
+
+        saved = self.shown.get(question)
+        if saved is None:
+            raise DatasetError(f"the saved run has no answer for {question!r}")
+        fields = Citation.__dataclass_fields__
+        citations = [Citation(**{f: c[f] for f in fields if f in c}) for c in saved.get("citations") or []]
+        return Answer(question=question, answer=saved.get("answer") or "", language=saved.get("lang") or "",
+                      abstained=bool(saved.get("abstained")), citations=citations)
+
+
+def shown_answers(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Question text -> the saved record of what was shown, for the questions that were answered.
+
+    >>> sorted(shown_answers({"questions": [{"question": "Qui ?", "answer": "Paul [1]."}, {"question": "Où ?"}]}))
+    ['Qui ?']
+    """
+    return {q["question"]: q for q in results.get("questions", []) if q.get("answer") is not None}
+
+
 def raw_answers(results: Mapping[str, Any]) -> dict[str, str]:
     """Question text -> the model's raw answer, from a ``rag eval --json`` file.
 
@@ -71,6 +111,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("dataset", help="the QA set of that run")
     parser.add_argument("--index-dir", default="index")
     parser.add_argument("--changes", action="store_true", help="list the questions whose grade changed")
+    parser.add_argument("--as-shown", action="store_true",
+                        help="grade the saved final answers and citations as they are (a run by an older version)")
+    parser.add_argument("--json", dest="json_path", help="write the re-graded run here, as `rag eval --json` does")
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         results = json.loads(Path(args.results).read_text(encoding="utf-8"))
@@ -78,20 +121,24 @@ def main(argv: Iterable[str] | None = None) -> int:
     except (OSError, ValueError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    saved = raw_answers(results)
+    saved: Mapping[str, Any] = shown_answers(results) if args.as_shown else raw_answers(results)
     if not saved:
-        print(f"error: {args.results} holds no raw answers: rerun `rag eval --json` with this version", file=sys.stderr)
+        missing = "answers" if args.as_shown else "raw answers: rerun `rag eval --json` with this version"
+        print(f"error: {args.results} holds no {missing}", file=sys.stderr)
         return 2
     from rag.assistant import Assistant
-    from rag.eval.report import format_table
+    from rag.eval.report import format_table, write_json
     from rag.eval.run import run_eval
 
     try:
-        result = run_eval(Replay(Assistant.open(args.index_dir), saved), items)
+        assistant = Assistant.open(args.index_dir)
+        result = run_eval(Shown(assistant, saved) if args.as_shown else Replay(assistant, saved), items)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_table(result))
+    if args.json_path:
+        write_json(result, args.json_path)
     if args.changes:
         before = {q.get("id"): q.get("correct") for q in results.get("questions", [])}
         for row in result.questions:
