@@ -50,13 +50,13 @@ PASSAGE = Passage(rank=1, doc_id="a.txt", chunk_id="a.txt#0", start=0, end=len(D
 GOLD = [GoldSpan("a.txt", *span(GOLD_QUOTE))]
 
 
-def grade(text: str, citations=(), *, answers=("5 milliards",), answerable=True, abstained=False):
+def grade(text: str, citations=(), *, answers=("5 milliards",), answerable=True, abstained=False, raw=""):
     item = EvalItem.from_dict({"id": "q", "lang": "fr", "question": "Combien OpenAI va-t-elle perdre ?",
                                "answers": list(answers) if answerable else [],
                                "gold": [{"doc": "a.txt", "quote": GOLD_QUOTE}] if answerable else [],
                                "answerable": answerable})
     answer = Answer(question=item.question, answer=text, language="fr", abstained=abstained,
-                    citations=list(citations), passages=[PASSAGE], timings=Timings())
+                    citations=list(citations), passages=[PASSAGE], timings=Timings(), raw_answer=raw)
     return score_question(item, [PASSAGE], answer, GOLD if answerable else [], judge=AlwaysJudge(),
                           language_of=lambda _: "fr")
 
@@ -124,6 +124,23 @@ def test_right_answer_with_a_citation_is_not_wrong_but_cited():
     r = grade("OpenAI perdra 5 milliards [1].", [cite(GOLD_QUOTE)])
     assert r.correct is True and r.wrong_but_cited is False
     assert r.cites_gold is True and r.gold_citation_precision == 1.0
+
+
+def test_checks_that_drop_right_and_wrong_raw_answers_alike_are_shown_as_not_sorting():
+    abstain = "Les articles ne le disent pas."
+    rows = [
+        grade("OpenAI perdra 5 milliards [1].", [cite(GOLD_QUOTE)], raw="OpenAI perdra 5 milliards [1]."),
+        grade(abstain, abstained=True, raw="OpenAI perdra 5 milliards [1]."),  # a right answer rejected
+        grade("OpenAI perdra 1,5 milliard [1].", [cite(GOLD_QUOTE)], raw="OpenAI perdra 1,5 milliard [1]."),
+        grade(abstain, abstained=True, raw="OpenAI perdra 1,5 milliard [1]."),  # a wrong one rejected
+        grade(abstain, abstained=True),  # no raw words: abstained before generating, not counted
+    ]
+    assert [r.raw_correct for r in rows] == [True, True, False, False, None]
+    m = summarize(rows)
+    assert m.accuracy == 0.2 and m.raw_accuracy == 0.5
+    assert m.checks_keep_right == 0.5 and m.checks_keep_wrong == 0.5
+    table = format_table(build_result(rows))
+    assert "model accuracy before checks" in table and "checks keep wrong raw answers" in table
 
 
 def test_gold_anchored_precision_counts_a_citation_elsewhere_as_not_anchored():

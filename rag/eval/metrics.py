@@ -354,6 +354,9 @@ class QuestionResult:
     cites_gold: bool | None = None  # a shown citation overlaps a gold quote
     gold_citation_precision: float | None = None  # share of shown citations that do
     wrong_but_cited: bool | None = None  # an answer graded wrong that shows a citation
+    # The model's own words (raw_answer, markers stripped) graded like the answer: what the
+    # checks had to sort. None without raw words or on an unanswerable question.
+    raw_correct: bool | None = None
     answer_language: str | None = None
     language_match: bool | None = None
     degenerate: bool | None = None
@@ -368,6 +371,20 @@ class QuestionResult:
         d["citations"] = [c.to_dict() for c in self.citations]
         d["sentences"] = [s.to_dict() for s in self.sentences]
         return d
+
+
+def raw_graded(raw: str, expected: Sequence[str]) -> bool | None:
+    """The grade of the model's own words before the checks; None when there are none.
+
+    >>> raw_graded("Paul Dupont [1].", ["Dupont"]), raw_graded("NOT_IN_ARTICLES", ["Dupont"]), raw_graded("", ["x"])
+    (True, False, None)
+    """
+    text = strip_markers(raw or "").strip()
+    if not text:
+        return None
+    if is_abstain_token(raw):
+        return False
+    return correct(answer_matches(text, expected), best_f1(text, expected))
 
 
 def score_question(item: EvalItem, passages: Sequence[Passage] | None, answer: Answer | None,
@@ -399,6 +416,7 @@ def score_question(item: EvalItem, passages: Sequence[Passage] | None, answer: A
     row.prompt_tokens = answer.timings.prompt_tokens
 
     if item.answerable:
+        row.raw_correct = raw_graded(answer.raw_answer, item.answers)
         row.answer_correct = not row.abstained and answer_matches(answer.answer, item.answers)
         row.answer_f1 = 0.0 if row.abstained else best_f1(answer.answer, item.answers)
         row.correct = not row.abstained and correct(row.answer_correct, row.answer_f1)

@@ -70,6 +70,14 @@ class Metrics:
     # Among answers given (not abstentions), to any question: graded wrong yet
     # showing a supported citation, the worst outcome for a reader.
     wrong_but_cited_rate: float | None = None
+    # Do the checks sort the model's answers? Graded against the QA set, not by a judge:
+    # raw_accuracy is the model's own words graded as answers (before any check);
+    # checks_keep_right / checks_keep_wrong are the shares of right / wrong raw answers
+    # (answerable questions) that were shown rather than turned into abstentions. Checks
+    # that tell right from wrong keep far more of the first than of the second.
+    raw_accuracy: float | None = None
+    checks_keep_right: float | None = None
+    checks_keep_wrong: float | None = None
     # Headline citation figures, anchored on the QA set's gold quotes (not on a judge).
     gold_citation_precision: float | None = None
     gold_citation_recall: float | None = None
@@ -132,6 +140,10 @@ def summarize(rows: Sequence[QuestionResult], *, retrieval_only: bool = False,
     metrics.abstention_accuracy = mean(bool(r.abstained) for r in unanswerable if r.answer is not None)
     metrics.false_abstention_rate = mean(bool(r.abstained) for r in graded)
     metrics.wrong_but_cited_rate = mean(bool(r.wrong_but_cited) for r in answered if not r.abstained)
+    raw = [r for r in graded if r.raw_correct is not None]
+    metrics.raw_accuracy = mean(bool(r.raw_correct) for r in raw)
+    metrics.checks_keep_right = mean(not r.abstained for r in raw if r.raw_correct)
+    metrics.checks_keep_wrong = mean(not r.abstained for r in raw if not r.raw_correct)
     metrics.gold_citation_precision = mean(r.gold_citation_precision for r in graded)
     metrics.gold_citation_recall = mean(r.cites_gold for r in graded)
     metrics.citation_precision = mean(r.citation_precision for r in answered if r.citation_precision is not None)
