@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rag.answer.claims import DEFAULT_CHECKS, MEANING_CHECKS
 from rag.answer.judge import LexicalJudge, SupportJudge
 from rag.answer.llm import LLM, LlamaCppLLM
 from rag.answer.news import parse_bound
@@ -133,7 +134,9 @@ class Assistant:
 
     @property
     def judge(self) -> SupportJudge:
-        self._judge = self._judge or LexicalJudge(embedder=self.embedder)
+        if self._judge is None:
+            checks = MEANING_CHECKS if self.settings.strict_checks else DEFAULT_CHECKS
+            self._judge = LexicalJudge(embedder=self.embedder, checks=checks)
         return self._judge
 
     @property

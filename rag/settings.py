@@ -82,6 +82,10 @@ class Settings:
     confirm: bool = _opt(
         False, "Also ask the LLM whether each answer sentence's passage states it (slow on a CPU; see rag/answer/confirm.py)."
     )
+    strict_checks: bool = _opt(
+        False, "Also reject citations whose quote names another actor, negates the claim or dates another event "
+        "(off by default: on held-out questions these checks dropped right and wrong answers alike; see README)."
+    )
     channels: str = _opt("hybrid", "Retrieval channels: hybrid (dense + BM25), dense or lexical.")
     index_type: str = _opt(
         "auto", "Vector index: auto (by corpus size), flat, fp16 (exact), ivfpq or hnsw (approximate)."

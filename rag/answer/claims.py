@@ -472,20 +472,34 @@ def check_dates(claim: str, evidence: str, lang: str | None = None) -> str | Non
 
 
 
-def meaning_reason(claim: str, evidence: str) -> str | None:
-    """The first meaning check that rejects ``evidence`` as support for ``claim``, or None.
+# The meaning checks by name. A planted instruction is always checked (it is not optional).
+MEANING_CHECKS = ("numbers", "negation", "actor", "dates")
+# The ones the answer pipeline rejects support on by default. Measured on held-out
+# questions (answers re-verified from the same raw words, `rag.eval.reverify`), the actor,
+# negation and date checks rejected right and wrong answers alike: without them the outside
+# tune split went from accuracy 0.69 to 0.77 (English questions) and 0.45 to 0.52 (French),
+# a new SQuAD split (eval/fresh, tune) from 0.67 to 0.71, with the share of wrong answers
+# shown unchanged or lower and dev unchanged. The number check does sort (without it,
+# more wrong answers are kept), so it stays. ``Settings.strict_checks`` turns all on.
+DEFAULT_CHECKS = ("numbers",)
+
+
+def meaning_reason(claim: str, evidence: str, checks: tuple[str, ...] = MEANING_CHECKS) -> str | None:
+    """The first meaning check in ``checks`` that rejects ``evidence`` as support for ``claim``, or None.
 
     >>> meaning_reason("OpenAI has 1.5 billion employees.",
     ...                "Les coûts atteignent 7 milliards, ajoutés à environ 1,5 milliard de dollars en personnel.")
     'number: 1.5e+09 is count (employees) in the claim but money (USD) in the quote'
     >>> meaning_reason("OpenAI will lose about 5 billion dollars.", "OpenAI perdra environ 5 milliards de dollars.")
+    >>> meaning_reason("OpenAI will not lose money.", "OpenAI perdra de l'argent.", checks=("numbers",))
     """
     reason = check_instruction(evidence)
     if reason:
         return reason
     lang = detect_language(claim)
-    for check in (check_numbers, check_negation, check_actor, check_dates):
-        reason = check(claim, evidence, lang)
+    named = {"numbers": check_numbers, "negation": check_negation, "actor": check_actor, "dates": check_dates}
+    for name in checks:
+        reason = named[name](claim, evidence, lang)
         if reason:
             return reason
     return None

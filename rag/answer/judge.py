@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from rag.answer.claims import meaning_reason, stems_match
+from rag.answer.claims import MEANING_CHECKS, meaning_reason, stems_match
 from rag.answer.markers import strip_markers
 from rag.text.analysis import LANGUAGES, Term, analyze, detect_language, fold, stem
 from rag.text.lexicon import LEXICON, translation_table
@@ -130,9 +130,9 @@ MIN_PREDICATE_COVERAGE = 0.25
 
 
 @lru_cache(maxsize=8192)
-def _meaning_reason(claim: str, evidence: str) -> str | None:
+def _meaning_reason(claim: str, evidence: str, checks: tuple[str, ...] = MEANING_CHECKS) -> str | None:
     """:func:`rag.answer.claims.meaning_reason`, cached: verification asks about the same pairs again."""
-    return meaning_reason(claim, evidence)
+    return meaning_reason(claim, evidence, checks)
 
 
 class LexicalJudge:
@@ -175,6 +175,7 @@ class LexicalJudge:
         number_weight: float = 2.0,
         lexicon: Mapping[str, Sequence[str]] | None = None,
         meaning: bool = True,
+        checks: Sequence[str] = MEANING_CHECKS,
         embedder: Embedder | None = None,
     ) -> None:
         if not 0.0 <= threshold <= 1.0:
@@ -185,6 +186,10 @@ class LexicalJudge:
         self.name_weight = name_weight
         self.number_weight = number_weight
         self.meaning = meaning
+        unknown = set(checks) - set(MEANING_CHECKS)
+        if unknown:
+            raise ValueError(f"unknown meaning checks {sorted(unknown)}; known: {', '.join(MEANING_CHECKS)}")
+        self.checks = tuple(c for c in MEANING_CHECKS if c in checks)  # planted instructions: always
         self.embedder = embedder
         self._vectors: dict[str, np.ndarray] = {}
         self._translations = translation_table(LEXICON if lexicon is None else lexicon)
@@ -209,7 +214,7 @@ class LexicalJudge:
             cos = self._cross_lingual_cosine(claim, evidence)
             if cos >= self.CROSS_LINGUAL_COSINE:
                 coverage = min(1.0, self.threshold + (cos - self.CROSS_LINGUAL_COSINE) / 2)
-        if coverage >= self.threshold and self.meaning and _meaning_reason(strip_markers(claim), evidence):
+        if coverage >= self.threshold and self.meaning and _meaning_reason(strip_markers(claim), evidence, self.checks):
             return 0.0
         return coverage
 
@@ -255,7 +260,7 @@ class LexicalJudge:
             coverage = self.threshold
         if coverage < self.threshold:
             return f"coverage: {coverage:.2f} of the claim's content is in the quote (needs {self.threshold:.2f})"
-        return _meaning_reason(strip_markers(claim), evidence) if self.meaning else None
+        return _meaning_reason(strip_markers(claim), evidence, self.checks) if self.meaning else None
 
     def coverage(self, claim: str, evidence: str) -> float:
         """Weighted share of the claim's content the evidence has, before the meaning checks."""
