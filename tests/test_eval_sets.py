@@ -1,0 +1,44 @@
+"""The QA sets shipped in eval/: each loads, and every gold quote is an exact substring of
+its article (a quote that drifted from its article would silently zero the retrieval and
+citation figures of the question)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.eval.dataset import load_dataset
+
+from .conftest import ROOT
+
+SETS = [
+    (ROOT / "eval" / "dev.jsonl", ROOT / "seeds"),
+    *[(ROOT / "eval" / name / f"{split}.jsonl", ROOT / "eval" / name / "docs")
+      for name in ("outside", "outside-fr", "fresh") for split in ("tune", "check")],
+]
+
+
+@pytest.mark.parametrize(("dataset", "docs"), SETS, ids=lambda p: "/".join(Path(p).parts[-2:]))
+def test_gold_quotes_are_exact_substrings_of_their_articles(dataset: Path, docs: Path) -> None:
+    items = load_dataset(dataset)
+    assert items
+    texts: dict[str, str] = {}
+    for item in items:
+        if not item.answerable:
+            assert not item.answers and not item.gold, item.id
+            continue
+        assert item.answers and item.gold, item.id
+        for gold in item.gold:
+            if gold.doc not in texts:
+                texts[gold.doc] = (docs / gold.doc).read_text(encoding="utf-8")
+            assert gold.quote in texts[gold.doc], (item.id, gold.doc, gold.quote[:60])
+
+
+def test_the_fresh_set_has_both_languages_and_unanswerable_questions() -> None:
+    for split in ("tune", "check"):
+        items = load_dataset(ROOT / "eval" / "fresh" / f"{split}.jsonl")
+        for lang in ("en", "fr"):
+            mine = [i for i in items if i.lang == lang]
+            assert sum(i.answerable for i in mine) >= 80 and sum(not i.answerable for i in mine) == 10
+        assert {i.id.removesuffix("-fr") for i in items if i.lang == "fr"} == {i.id for i in items if i.lang == "en"}
