@@ -9,7 +9,7 @@ words and still say something else, and returns a short reason when it rejects
 
 * :func:`check_instruction`: a quote that gives orders to an AI ("Ignorez les
   instructions…", "SYSTEM: …", "answer that …") is never evidence;
-* :func:`check_numbers`: each number of the claim counts the same kind of thing
+* :func:`check_numbers` (:mod:`rag.answer.quantities`): each number of the claim counts the same kind of thing
   in the quote (money, percent, year, duration, measure, or the same noun);
 * :func:`check_negation`: the quote's clause that carries the claim's
   predicate has the claim's polarity ("ne … pas", "never", "refused to", "et non");
@@ -28,7 +28,6 @@ a check that cannot find what it needs does not reject.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from rag.answer.clauses import (
     COMPLEMENT,
@@ -41,7 +40,6 @@ from rag.answer.clauses import (
     clauses,
     content_besides_date,
     date_marks,
-    is_name_word,
     names_in,
     stems_match,
     subject,
@@ -50,11 +48,9 @@ from rag.answer.clauses import (
 )
 from rag.answer.injection import check_instruction, is_instruction, mask_injections
 from rag.answer.negation import check_negation, negated
+from rag.answer.quantities import Quantity, check_numbers, quantities
 from rag.news.dates import MONTHS
-from rag.news.figures import find_figures, parse_number
-from rag.text.analysis import LANGUAGES, detect_language, fold, stem
-from rag.text.lexicon import translation_table
-from rag.text.numbers import scale_exponent
+from rag.text.analysis import detect_language, fold, stem
 from rag.text.sentences import sentence_spans
 
 __all__ = [
@@ -164,234 +160,6 @@ def check_actor(claim: str, evidence: str, lang: str | None = None) -> str | Non
         rejected = rejected or (f"actor: the quote says '{' '.join(sorted(agents))}' did it, "
                                 f"'{' '.join(who)}' is elsewhere in the quote")
     return rejected
-
-
-# ---------------------------------------------------------------------------
-# Numbers bound to what they count.
-
-# Closed classes of units, French and English, folded: a number of years is
-# not a number of months, and 308 yards are not 308 points.
-_UNITS = {
-    "year": "an ans annee annees year years yr yrs",
-    "month": "mois month months",
-    "week": "semaine semaines week weeks",
-    "day": "jour jours journee day days",
-    "hour": "heure heures hour hours h",
-    "minute": "minute minutes min mn",
-    "second": "seconde secondes second seconds",
-    "km": "km kilometre kilometres kilometer kilometers",
-    "m": "m metre metres meter meters",
-    "cm": "cm centimetre centimetres centimeter centimeters",
-    "mile": "mile miles",
-    "yard": "yard yards",
-    "foot": "pied pieds foot feet ft",
-    "kg": "kg kilo kilos kilogramme kilogrammes kilogram kilograms",
-    "tonne": "tonne tonnes ton tons",
-    "point": "point points pts",
-    "degree": "degre degres degree degrees",
-}
-_UNIT = {w: unit for unit, words in _UNITS.items() for w in words.split()}
-_DURATIONS = {"year", "month", "week", "day", "hour", "minute", "second"}
-
-# Cardinal words; "un", "une", "one" are left out (mostly articles), "neuf"
-# counts only before a plural word ("neuf autres", not "un bâtiment neuf").
-_CARDINALS = {
-    **dict.fromkeys(["deux", "two"], 2), **dict.fromkeys(["trois", "three"], 3),
-    **dict.fromkeys(["quatre", "four"], 4), **dict.fromkeys(["cinq", "five"], 5),
-    **dict.fromkeys(["six"], 6), **dict.fromkeys(["sept", "seven"], 7), **dict.fromkeys(["huit", "eight"], 8),
-    **dict.fromkeys(["neuf", "nine"], 9), **dict.fromkeys(["dix", "ten"], 10), **dict.fromkeys(["onze", "eleven"], 11),
-    **dict.fromkeys(["douze", "twelve"], 12), **dict.fromkeys(["treize", "thirteen"], 13),
-    **dict.fromkeys(["quatorze", "fourteen"], 14), **dict.fromkeys(["quinze", "fifteen"], 15),
-    **dict.fromkeys(["seize", "sixteen"], 16), **dict.fromkeys(["seventeen"], 17),
-    **dict.fromkeys(["eighteen"], 18), **dict.fromkeys(["nineteen"], 19),
-    **dict.fromkeys(["vingt", "twenty"], 20), **dict.fromkeys(["trente", "thirty"], 30),
-    **dict.fromkeys(["quarante", "forty"], 40), **dict.fromkeys(["cinquante", "fifty"], 50),
-    **dict.fromkeys(["soixante", "sixty"], 60), **dict.fromkeys(["seventy"], 70),
-    **dict.fromkeys(["eighty"], 80), **dict.fromkeys(["ninety"], 90),
-}  # fmt: skip
-_YEAR_ONLY = re.compile(r"1\d{3}|20\d\d")
-# A four-digit number after these words is a year ("créée en 1846, serait…").
-_YEAR_BEFORE = re.compile(r"\b(?:en|in|since|depuis|from|de|à|to|until|by|dès|jusqu'en|vers|around|circa|année|year)\s+$",
-                          re.IGNORECASE)
-_UNIT_WORDS = {"un": 1, "une": 1, "one": 1, "et": 0, "and": 0}
-_NUMBER_TOKEN = re.compile(
-    r"(?<![\w.,])(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+(?![0-9])"
-    r"|[0-9]+(?:[.,][0-9]+)?)(?![.,]?[0-9])"
-    r"|[^\W\d_]+(?:-[^\W\d_]+)*"
-)
-
-
-def _is_digits(word: str) -> bool:
-    return word[:1] in "0123456789" and word[:1] != ""
-
-
-def _cardinal(word: str) -> int | None:
-    """The value of a cardinal word: "sept" -> 7, "vingt-sept" -> 27, "twenty-one" -> 21."""
-    parts = fold(word).split("-")
-    if any(p not in _CARDINALS and p not in _UNIT_WORDS for p in parts) or not any(p in _CARDINALS for p in parts):
-        return None
-    return sum(_CARDINALS.get(p, _UNIT_WORDS.get(p, 0)) for p in parts)
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """A number in a sentence with what it counts.
-
-    ``kind`` is money, percent, year, duration, measure, count (``unit`` the
-    counted noun) or number (nothing known); ``after`` holds the folded words
-    right after it, up to the next number.
-    """
-
-    value: float
-    kind: str
-    unit: str | None
-    start: int
-    end: int
-    after: tuple[str, ...] = ()
-
-
-def quantities(text: str, lang: str) -> list[Quantity]:
-    """Numbers of ``text`` (digits or cardinal words, with scale words) and what each counts.
-
-    >>> [(q.value, q.kind, q.unit) for q in quantities("OpenAI has 1.5 billion employees.", "en")]
-    [(1500000000.0, 'count', 'employees')]
-    >>> [(q.value, q.kind, q.unit) for q in quantities("environ 1,5 milliard de dollars en personnel", "fr")]
-    [(1500000000.0, 'money', 'USD')]
-    >>> [(q.value, q.kind, q.unit) for q in quantities("libéré après vingt-sept ans, 11-year veteran, 308 yards", "fr")]
-    [(27.0, 'duration', 'year'), (11.0, 'duration', 'year'), (308.0, 'measure', 'yard')]
-    """
-    figures = find_figures(text, lang=lang)
-    dates = [(m[0], m[1]) for m in date_marks(text) if m[2] != "year"]
-    tokens = list(_NUMBER_TOKEN.finditer(text))
-    out: list[Quantity] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        word = tok.group()
-        i += 1
-        in_date = any(s <= tok.start() < e for s, e in dates)
-        rest: list[str] = []  # "Six-time": the words joined to a cardinal
-        if _is_digits(word):
-            if in_date and len(word) < 3:
-                continue  # the day of a date; its year is kept
-            value = parse_number(word)
-        else:
-            parts = word.split("-")
-            k = next((k for k in range(len(parts), 0, -1) if _cardinal("-".join(parts[:k])) is not None), 0)
-            nxt = tokens[i].group() if i < len(tokens) else ""
-            if not k or (fold(parts[0]) == "neuf" and k == len(parts) and not nxt.endswith("s")):
-                continue
-            value = float(_cardinal("-".join(parts[:k])) or 0)
-            rest = [fold(p) for p in parts[k:]]
-        end = tok.end()
-        if i < len(tokens) and (exp := scale_exponent(tokens[i].group(), lang)) is not None \
-                and text[end:tokens[i].start()].strip() == "":
-            value *= 10.0 ** exp
-            end = tokens[i].end()
-            i += 1
-        after = list(rest)
-        nouns = [w for w in rest if w not in STOP]
-        for t in tokens[i:i + 4]:
-            w = t.group()
-            if _is_digits(w) or _cardinal(w) is not None:
-                break
-            folded = fold(bare(w))
-            after.append(folded)
-            if is_name_word(w) or len(w) == 1 or folded in ("de", "d", "of"):
-                continue  # "five B.S. degrees", "12 millions d'habitants"
-            nouns.append("" if folded in STOP else folded)  # a function word: no counted noun
-        fig = next((f for f in figures if f.start <= tok.start() < f.end), None)
-        kind, unit = "number", None
-        noun = nouns[0] if nouns else None
-        if fig is not None and fig.kind in ("money", "percent", "year"):
-            kind, unit = fig.kind, fig.unit
-        elif in_date or (_YEAR_ONLY.fullmatch(word) and (not noun or _YEAR_BEFORE.search(text, 0, tok.start()))):
-            kind = "year"
-        elif noun in _UNIT:
-            kind, unit = ("duration" if _UNIT[noun] in _DURATIONS else "measure"), _UNIT[noun]
-        elif noun:
-            kind, unit = "count", noun
-        out.append(Quantity(value, kind, unit, tok.start(), end, tuple(after)))
-    return out
-
-
-def _same_value(a: float, b: float) -> bool:
-    return abs(a - b) <= 0.005 * max(abs(a), abs(b))
-
-
-def _noun_forms(noun: str, lang: str) -> set[str]:
-    other = "en" if lang == "fr" else "fr"
-    st = stem(noun, lang)
-    return {st, stem(noun, other), *translation_table()[lang].get(st, ())}
-
-
-def _counts(q: Quantity, forms: set[str], lang: str) -> bool:
-    """Whether one of the words right after ``q`` (up to three) is one of ``forms``."""
-    for w in q.after[:3]:
-        if w in STOP:
-            continue
-        ws = {stem(w, la) for la in LANGUAGES}
-        if any(stems_match(a, b) for a in forms for b in ws):
-            return True
-    return False
-
-
-def _describe(q: Quantity) -> str:
-    return q.kind if q.unit is None else f"{q.kind} ({q.unit})"
-
-
-def check_numbers(claim: str, evidence: str, lang: str | None = None, evidence_lang: str | None = None) -> str | None:
-    """A reason when a number of the claim is missing from the evidence, or counts something else there.
-
-    >>> check_numbers("OpenAI has 1.5 billion employees.", "…environ 1,5 milliard de dollars en personnel…")
-    'number: 1.5e+09 is count (employees) in the claim but money (USD) in the quote'
-    >>> check_numbers("Von Miller forced 11 fumbles.", "Von Miller led the team with 11 sacks, forced four fumbles.")
-    'number: 11 is count (fumbles) in the claim but count (sacks) in the quote'
-    >>> check_numbers("Von Miller a provoqué cinq fumbles.", "Von Miller had five solo tackles and two forced fumbles.")
-    "number: 'fumbles' goes with another number in the quote"
-    >>> check_numbers("OpenAI va perdre 5 milliards de dollars.", "OpenAI will lose $5 billion.")
-    """
-    lang = lang or detect_language(claim)
-    ev_lang = evidence_lang or detect_language(evidence)
-    same_lang = lang == ev_lang
-    ev = quantities(evidence, ev_lang)
-    for q in quantities(claim, lang):
-        same = [e for e in ev if _same_value(e.value, q.value)]
-        if not same:
-            if q.kind != "year":  # years are the date check's business
-                return f"number: {q.value:g} is not in the quote"
-            continue
-        if q.kind == "number":
-            continue
-        if any(_compatible(q, e, same_lang) for e in same):
-            if q.kind != "count" or q.unit is None:
-                continue
-            forms = _noun_forms(q.unit, lang)
-            # Rejected only when the quote's own noun for this value is known ("11 sacks") and the
-            # claim's noun counts another number there ("four fumbles").
-            if any(_counts(e, forms, lang) or e.unit is None for e in same) \
-                    or not any(_counts(e, forms, lang) for e in ev):
-                continue
-            return f"number: '{q.unit}' goes with another number in the quote"
-        known = [e for e in same if e.kind != "number"]
-        return f"number: {q.value:g} is {_describe(q)} in the claim but {_describe(known[0])} in the quote"
-    return None
-
-
-def _compatible(q: Quantity, e: Quantity, same_lang: bool) -> bool:
-    if e.kind == "number":
-        return True
-    if q.kind != e.kind:
-        return False
-    if q.kind == "money":
-        return q.unit is None or e.unit is None or q.unit == e.unit
-    if q.kind in ("duration", "measure"):
-        return q.unit == e.unit
-    if q.kind == "count" and same_lang and q.unit and e.unit:
-        forms = _noun_forms(q.unit, "en" if detect_language(q.unit) == "en" else "fr")
-        return _counts(e, forms | {q.unit}, "fr") or stems_match(stem(q.unit, "en"), stem(e.unit, "en")) \
-            or stems_match(stem(q.unit, "fr"), stem(e.unit, "fr"))
-    return True
 
 
 # ---------------------------------------------------------------------------

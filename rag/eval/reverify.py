@@ -37,19 +37,26 @@ if TYPE_CHECKING:
     from rag.records import Answer, Passage
 
 
-class Replay:
-    """An assistant for :func:`~rag.eval.run.run_eval` that answers each question with its
-    saved raw answer, verified by the current checks; retrieval and documents are the index's."""
+class _SavedRun:
+    """An assistant for :func:`~rag.eval.run.run_eval` whose answers come from a saved run;
+    retrieval and documents are the index's."""
 
-    def __init__(self, assistant: Assistant, raw_answers: Mapping[str, str]) -> None:
+    def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
-        self.raw_answers = raw_answers
 
     def retrieve(self, question: str, *, k: int | None = None) -> list[Passage]:
         return self.assistant.retrieve(question, k=k)
 
     def document_text(self, doc_id: str) -> str:
         return self.assistant.document_text(doc_id)
+
+
+class Replay(_SavedRun):
+    """Answers each question with its saved raw answer, verified by the current checks."""
+
+    def __init__(self, assistant: Assistant, raw_answers: Mapping[str, str]) -> None:
+        super().__init__(assistant)
+        self.raw_answers = raw_answers
 
     def ask(self, question: str, *, k: int | None = None) -> Answer:
         pipeline = self.assistant.pipeline()
@@ -61,19 +68,12 @@ class Replay:
         return answer
 
 
-class Shown:
-    """An assistant for :func:`~rag.eval.run.run_eval` that answers each question with the
-    final answer and citations a saved run showed, unchanged."""
+class Shown(_SavedRun):
+    """Answers each question with the final answer and citations a saved run showed, unchanged."""
 
     def __init__(self, assistant: Assistant, shown: Mapping[str, Mapping[str, Any]]) -> None:
-        self.assistant = assistant
+        super().__init__(assistant)
         self.shown = shown
-
-    def retrieve(self, question: str, *, k: int | None = None) -> list[Passage]:
-        return self.assistant.retrieve(question, k=k)
-
-    def document_text(self, doc_id: str) -> str:
-        return self.assistant.document_text(doc_id)
 
     def ask(self, question: str, *, k: int | None = None) -> Answer:
         from rag.records import Answer, Citation
