@@ -193,6 +193,14 @@ def test_unknown_or_inferred_date_keeps_the_words():
     assert "(date ≥ February 2024) La société prévoit une perte cette année." in en
 
 
+def test_inferred_date_is_left_out_where_no_relative_time_needs_it():
+    # A lower bound read from the text says nothing the passage does not, and costs prompt time.
+    text = "La société a perdu 40 millions d'euros en 2023."
+    user = build_messages("Q ?", [_passage("b", text, "2024-02", date_inferred=True)], "fr")[-1]["content"]
+    assert "[1] La société a perdu 40 millions d'euros en 2023." in user
+    assert "≥" not in user
+
+
 # --- revised and conflicting figures ---------------------------------------------------------
 
 MARCH_TEXT = ("Nébula Robotique prévoit une perte nette de 40 millions d'euros cette année, contre 28 millions "

@@ -133,7 +133,7 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
         # The article's date heads the passage and relative time ("l'an prochain") gets its
         # absolute period from it; citations still quote the article's own words.
         text = gloss_passage(text, p)
-        label = article_label(p, language or p.language)
+        label = article_label(p, language or p.language, text)
         lines.append(f"[{i}] ({label}) {text}" if label else f"[{i}] {text}")
     return "\n".join(lines)
 
