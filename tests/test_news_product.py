@@ -260,6 +260,33 @@ def test_no_sentence_when_the_answer_cites_no_conflicting_figure():
     assert ans.answer == "Nébula emploie 450 personnes [1]." and len(ans.citations) == 1
 
 
+def test_two_figures_of_one_sentence_are_not_a_revision():
+    # Encyclopedia pages, dates inferred: an age gap and an age in one sentence are two
+    # quantities, and a lower-bound date cannot make one page's figure "the latest".
+    gap = ("Manning et Newton ont établi le record du plus grand écart d'âge entre deux quarterbacks, "
+           "soit 13 ans et 48 jours (Manning avait 39 ans, Newton 26).")
+    age = "Manning est devenu, à 39 ans, le quarterback le plus âgé à remporter un Super Bowl."
+    p1 = _passage("sb-3.txt", gap, "2015", date_inferred=True)
+    p2 = _passage("sb-6.txt", age, "1993", date_inferred=True)
+    cited = Citation(marker=1, doc_id="sb-6.txt", title="sb-6", chunk_id=p2.chunk_id, start=0, end=len(age),
+                     quote=age, supported=True)
+    ans = _answer("Manning avait 39 ans au Super Bowl 50 [1].", [cited], [p1, p2])
+    add_news_context(ans)
+    assert ans.answer == "Manning avait 39 ans au Super Bowl 50 [1]." and len(ans.citations) == 1
+
+
+def test_inferred_dates_do_not_order_a_conflict():
+    a = _passage("a.txt", "Nébula Robotique prévoit une perte de 40 millions d'euros.", "2024-03", date_inferred=True)
+    b = _passage("b.txt", "Nébula Robotique prévoit une perte de 65 millions d'euros.", "2024-09", date_inferred=True)
+    cited = Citation(marker=1, doc_id="a.txt", title="a", chunk_id=a.chunk_id, start=0, end=len(a.text),
+                     quote=a.text, supported=True)
+    ans = _answer("Nébula prévoit une perte de 40 millions d'euros [1].", [cited], [a, b])
+    add_news_context(ans)
+    assert "Chiffre le plus récent" not in ans.answer
+    assert "Les articles divergent : 40 millions d'euros selon un article non daté [1] ; " \
+           "65 millions d'euros selon un article non daté [2]." in ans.answer
+
+
 def test_revised_figure_end_to_end_with_a_fake_llm(news_assistant):
     a = news_assistant(reply=lambda m: "Nébula Robotique prévoit une perte nette de 40 millions d'euros "
                                        "cette année [1].")

@@ -298,7 +298,9 @@ def _doc_figures(passages: Sequence[Passage]) -> tuple[dict[str, list[Figure]], 
     dates: dict[str, ArticleDate | None] = {}
     for p in passages:
         d = passage_date(p)
-        dates[p.doc_id] = d
+        # An inferred date is a lower bound read from the article's own mentions: it cannot
+        # make one article's figure "the latest" (the answer calls such an article undated).
+        dates[p.doc_id] = None if d is not None and d.inferred else d
         lang = p.language if p.language in ("fr", "en") else None
         for f in figures_in_text(p.text, lang=lang, article_date=d):
             figures.setdefault(p.doc_id, []).append(replace(f, start=f.start + p.start, end=f.end + p.start))
@@ -328,8 +330,34 @@ def figure_sentences(answer: Answer) -> list[str]:
             continue
         if len({c.passage_id for c in conflict.claims}) < 2 or len(_distinct(conflict.claims)) > MAX_VALUES:
             continue
+        if _one_sentence_states_two(conflict, answer.passages):
+            continue
         sentences.append(_conflict_sentence(conflict, answer))
     return [s for s in sentences if s]
+
+
+def _one_sentence_states_two(conflict: Conflict, passages: Sequence[Passage]) -> bool:
+    """Whether the disagreement rests only on sentences that state two of its values.
+
+    Such a sentence tells two quantities apart ("… un écart d'âge de 13 ans et 48 jours
+    (Manning avait 39 ans, Newton 26)": an age gap and an age, which appended "latest
+    figure: 13" to a right answer of 39 on outside-fr check) or tells a revision itself
+    ("… 65 millions d'euros cette année, contre 40 millions annoncés en mars"). Its
+    figures are set aside; the conflict stands only if the other claims still give two
+    values from two articles.
+    """
+    spans = {(p.doc_id, p.start + s, p.start + e) for p in passages for s, e in sentence_spans(p.text)}
+
+    def sentence_of(c: Claim) -> tuple[str, int, int] | None:
+        return next((x for x in spans if x[0] == c.passage_id and x[1] <= c.figure.start < x[2]), None)
+
+    by_sentence: dict[tuple[str, int, int] | None, list[Claim]] = {}
+    for c in conflict.claims:
+        by_sentence.setdefault(sentence_of(c), []).append(c)
+    rest = [c for key, cs in by_sentence.items() for c in cs if key is None or len(_distinct(cs)) < 2]
+    if len(rest) == len(conflict.claims):
+        return False
+    return len(_distinct(rest)) < 2 or len({c.passage_id for c in rest}) < 2
 
 
 # More distinct values than this are not one quantity revised or disputed, but
