@@ -330,13 +330,13 @@ def figure_sentences(answer: Answer) -> list[str]:
             continue
         if len({c.passage_id for c in conflict.claims}) < 2 or len(_distinct(conflict.claims)) > MAX_VALUES:
             continue
-        if _one_sentence_states_two(conflict, answer.passages):
+        if _rests_on_two_value_sentences(conflict, answer):
             continue
         sentences.append(_conflict_sentence(conflict, answer))
     return [s for s in sentences if s]
 
 
-def _one_sentence_states_two(conflict: Conflict, passages: Sequence[Passage]) -> bool:
+def _rests_on_two_value_sentences(conflict: Conflict, answer: Answer) -> bool:
     """Whether the disagreement rests only on sentences that state two of its values.
 
     Such a sentence tells two quantities apart ("… un écart d'âge de 13 ans et 48 jours
@@ -346,15 +346,14 @@ def _one_sentence_states_two(conflict: Conflict, passages: Sequence[Passage]) ->
     figures are set aside; the conflict stands only if the other claims still give two
     values from two articles.
     """
-    spans = {(p.doc_id, p.start + s, p.start + e) for p in passages for s, e in sentence_spans(p.text)}
-
-    def sentence_of(c: Claim) -> tuple[str, int, int] | None:
-        return next((x for x in spans if x[0] == c.passage_id and x[1] <= c.figure.start < x[2]), None)
-
-    by_sentence: dict[tuple[str, int, int] | None, list[Claim]] = {}
+    by_sentence: dict[tuple[str, int], list[Claim]] = {}
     for c in conflict.claims:
-        by_sentence.setdefault(sentence_of(c), []).append(c)
-    rest = [c for key, cs in by_sentence.items() for c in cs if key is None or len(_distinct(cs)) < 2]
+        p = _passage_of(c, answer)
+        # A figure outside every sentence span stands alone (keyed by its own offset).
+        start = next((s for s, e in sentence_spans(p.text) if p.start + s <= c.figure.start < p.start + e),
+                     c.figure.start - p.start)
+        by_sentence.setdefault((c.passage_id, p.start + start), []).append(c)
+    rest = [c for cs in by_sentence.values() if len(_distinct(cs)) < 2 for c in cs]
     if len(rest) == len(conflict.claims):
         return False
     return len(_distinct(rest)) < 2 or len({c.passage_id for c in rest}) < 2
