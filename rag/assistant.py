@@ -151,7 +151,7 @@ class Assistant:
 
                     reranker = CrossEncoderReranker(self.settings.reranker)
                 channels = self.settings.channels
-                self._retriever = Retriever(data, self.embedder, reranker=reranker,
+                self._retriever = Retriever(data, self.embedder, reranker=reranker, news=self.settings.news,
                                             use_dense=channels != "lexical", use_lexical=channels != "dense")
             return self._retriever
 

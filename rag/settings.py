@@ -86,6 +86,11 @@ class Settings:
         False, "Also reject citations whose quote names another actor, negates the claim or dates another event "
         "(off by default: on held-out questions these checks dropped right and wrong answers alike; see README)."
     )
+    news: bool = _opt(
+        True, "Read the articles as news: rank by the time a question names, date each passage in the prompt, "
+        "resolve 'this year' from the article's date and set revised figures side by side "
+        "(--no-news for timeless documents; dates and outlets stay on citations)."
+    )
     channels: str = _opt("hybrid", "Retrieval channels: hybrid (dense + BM25), dense or lexical.")
     index_type: str = _opt(
         "auto", "Vector index: auto (by corpus size), flat, fp16 (exact), ivfpq or hnsw (approximate)."

@@ -296,6 +296,26 @@ def test_revised_figure_end_to_end_with_a_fake_llm(news_assistant):
     assert any(c.doc_id == REVISION and c.supported and "65 millions" in c.quote for c in ans.citations)
 
 
+def test_no_news_leaves_dates_out_of_ranking_prompt_and_answer(news_assistant):
+    # --no-news, for timeless documents: the prompt carries no date header nor resolved
+    # "l'an prochain", no revised-figure sentence is added, the question's year boosts
+    # nothing; citations still carry their article's date and the user's range still holds.
+    a = news_assistant(reply=lambda m: "Nébula Robotique prévoit une perte nette de 40 millions d'euros "
+                                       "cette année [1].", news=False)
+    ans = a.ask("Quelle perte nette Nébula Robotique prévoit-elle cette année ?", k=5)
+    prompt = a.llm.calls[-1][-1]["content"]
+    assert not ans.abstained and "65 millions" not in ans.answer
+    assert "article du" not in prompt and "date inconnue" not in prompt
+    assert all(c.date and c.date_source for c in ans.citations)
+    hires = a.ask("Combien d'embauches Nébula Robotique prévoit-elle l'an prochain ?")
+    assert "l'an prochain (2024)" not in a.llm.calls[-1][-1]["content"]
+    assert hires.passages
+    q = "Nébula Robotique usine Voreppe"
+    hits = [(a.data.chunks[i], f, d) for i, f, d in a.retriever.ranked_chunks(q, "fr")]
+    assert a.retriever.news_hits(hits, q + " en 2023") == a.retriever.news_hits(hits, q)
+    assert {p.doc_id for p in a.ask(q, since="2024-09").passages} == {REVISION}
+
+
 # --- time in questions ------------------------------------------------------------------------
 
 

@@ -38,7 +38,12 @@ def strip_markers(text: str) -> str:
     'Il perd 5 milliards.'
     """
     # Take the space before each marker with it, so French spacing ("cher ?") survives.
-    text = re.sub(r"\s*" + MARKER.pattern, "", text)
+    # Repeat: removing a nested marker ("[0[0]]") can leave another one behind.
+    pattern = re.compile(r"\s*" + MARKER.pattern)
+    while True:
+        text, n = pattern.subn("", text)
+        if not n:
+            break
     return re.sub(r"\s{2,}", " ", text).strip()
 
 

@@ -207,14 +207,15 @@ def in_range(doc: Document, since: dt.date | None, until: dt.date | None) -> boo
 
 def date_ranked(hits: Sequence[Hit], documents: Mapping[str, Document], question: str, *,
                 since: dt.date | None = None, until: dt.date | None = None,
-                today: dt.date | None = None) -> list[Hit]:
+                today: dt.date | None = None, boost: bool = True) -> list[Hit]:
     """Hits outside ``[since, until]`` removed; hits of articles dated as the question asks boosted.
 
     A question naming a period ("en 2023") boosts articles of that period; one asking
     for the latest boosts newer articles (up to :data:`LATEST_BOOST` for the newest).
+    ``boost=False`` keeps the range and the order.
     """
     kept = [h for h in hits if in_range(documents[h[0].doc_id], since, until)]
-    when = question_time(question, today)
+    when = question_time(question, today) if boost else None
     if not when or not kept:
         return kept
     days = sorted({d for h in kept if (d := documents[h[0].doc_id].day) is not None})
@@ -278,16 +279,17 @@ def passage_fields(doc: Document, groups: Sequence[CopyGroup]) -> dict[str, obje
 # --- revised and conflicting figures ----------------------------------------------------
 
 
-def add_news_context(answer: Answer) -> None:
+def add_news_context(answer: Answer, *, figures: bool = True) -> None:
     """Finish a verified answer for news: citations get their article's date source,
-    outlet and copies, and a sentence gives every revised or disputed figure the answer
-    relies on, latest as current, each value dated and cited (:func:`figure_sentences`)."""
+    outlet and copies, and (with ``figures``) a sentence gives every revised or disputed
+    figure the answer relies on, latest as current, each value dated and cited
+    (:func:`figure_sentences`)."""
     by_doc = {p.doc_id: p for p in reversed(answer.passages)}
     for c in answer.citations:
         p = by_doc.get(c.doc_id)
         if p is not None:
             c.date_source, c.outlet, c.copies = p.date_source, p.outlet, list(p.copies)
-    extra = figure_sentences(answer)
+    extra = figure_sentences(answer) if figures else []
     if extra:
         answer.answer = f"{answer.answer.rstrip()} {' '.join(extra)}"
 

@@ -210,7 +210,7 @@ class AnswerPipeline:
         answer.passages = passages
         prepared.evidence = passages[:len(texts)]
         prepared.texts = list(texts)
-        prepared.messages = build_messages(standalone, prepared.evidence, lang, texts)
+        prepared.messages = build_messages(standalone, prepared.evidence, lang, texts, news=settings.news)
         return prepared
 
     def events(self, question: str, *, k: int | None = None, history: Sequence[tuple[str, str]] | None = None,
@@ -337,5 +337,6 @@ class AnswerPipeline:
             answer.citations = [replace(c, doc_sha256=documents[c.doc_id].sha256) if c.doc_id in documents else c
                                 for c in result.citations]
             answer.unsupported_sentences = result.unsupported_sentences
-            add_news_context(answer)  # dates and outlets on citations; revised figures, each cited
+            # Dates and outlets on citations; with news on, revised figures too, each cited.
+            add_news_context(answer, figures=self.settings.news)
         return answer

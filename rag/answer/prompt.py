@@ -111,13 +111,13 @@ def gloss_amounts(text: str, source: str, target: str) -> str:
 
 
 def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = None,
-                    language: str | None = None) -> str:
+                    language: str | None = None, *, news: bool = True) -> str:
     """Numbered passage block; ``texts`` may replace each passage's text (trimmed evidence).
 
     With ``language``, amounts in passages of another language are glossed (:func:`gloss_amounts`).
     Each passage is headed by its article's outlet and date, or "date inconnue"/"date inferred: …"
     (:func:`rag.answer.news.article_label`), and its relative time phrases are resolved from
-    that date (:func:`rag.answer.news.gloss_passage`).
+    that date (:func:`rag.answer.news.gloss_passage`); ``news=False`` leaves both out.
 
     >>> from rag.records import Passage
     >>> p = Passage(rank=1, doc_id="a.txt", chunk_id="a.txt:0-5", start=0, end=5, score=1.0,
@@ -132,8 +132,10 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
             text = gloss_amounts(text, p.language, language)
         # The article's date heads the passage and relative time ("l'an prochain") gets its
         # absolute period from it; citations still quote the article's own words.
-        text = gloss_passage(text, p)
-        label = article_label(p, language or p.language, text)
+        label = None
+        if news:
+            text = gloss_passage(text, p)
+            label = article_label(p, language or p.language, text)
         lines.append(f"[{i}] ({label}) {text}" if label else f"[{i}] {text}")
     return "\n".join(lines)
 
@@ -165,15 +167,15 @@ def is_overview(question: str) -> bool:
 
 
 def build_messages(question: str, passages: Sequence[Passage], language: str,
-                   texts: Sequence[str] | None = None) -> list[dict[str, str]]:
-    """Chat messages for one grounded answer.
+                   texts: Sequence[str] | None = None, *, news: bool = True) -> list[dict[str, str]]:
+    """Chat messages for one grounded answer (``news``: see :func:`format_passages`).
 
     >>> msgs = build_messages("Qui ?", [], "fr")
     >>> msgs[0]["content"] == SYSTEM_PROMPT, msgs[-1]["content"].endswith("Réponds en français.")
     (True, True)
     """
     user = (
-        f"Passages:\n{format_passages(passages, texts, language)}\n"
+        f"Passages:\n{format_passages(passages, texts, language, news=news)}\n"
         f"Question: {question.strip()}\n"
         f"{LANGUAGE_INSTRUCTION.get(language, LANGUAGE_INSTRUCTION['en'])}"
     )

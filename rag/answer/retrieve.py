@@ -100,8 +100,9 @@ class Retriever:
 
     def __init__(self, data: IndexData, embedder: Embedder, *, weights: FusionWeights | None = None,
                  candidates: int = 40, use_lexical: bool = True, use_dense: bool = True,
-                 reranker: Any = None, rerank_depth: int = 20) -> None:
+                 reranker: Any = None, rerank_depth: int = 20, news: bool = True) -> None:
         self.data = data
+        self.news = news
         self.embedder = embedder
         self.weights = weights or FusionWeights()
         self.candidates = candidates
@@ -236,5 +237,5 @@ class Retriever:
         """Hits within the date range, boosted by the time the question names, and with the
         chunks of copies that repeat a better-ranked chunk of their story dropped (so copies
         never fill the k passages). See :mod:`rag.answer.news`."""
-        hits = date_ranked(hits, self.data.documents, question, since=since, until=until)
+        hits = date_ranked(hits, self.data.documents, question, since=since, until=until, boost=self.news)
         return without_copies(hits, self.data.copies)
