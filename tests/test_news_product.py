@@ -296,6 +296,26 @@ def test_revised_figure_end_to_end_with_a_fake_llm(news_assistant):
     assert any(c.doc_id == REVISION and c.supported and "65 millions" in c.quote for c in ans.citations)
 
 
+def test_an_inferred_date_is_not_boosted_by_the_year_a_question_names():
+    # "2015" inferred from a page whose latest mention is 2015 says the text names that
+    # year (which the question's words already match), not that the article is of 2015.
+    from rag.records import Chunk, Document
+
+    docs = {
+        "page": Document("page", "Page", "x", "page", "0", date="2015", date_source="inferred from text",
+                         date_inferred=True),
+        "dated": Document("dated", "Dated", "y", "dated", "1", date="2015-06-01", date_source="header line"),
+        "other": Document("other", "Other", "z", "other", "2", date="2016-01-01", date_source="header line"),
+    }
+    hits = [(Chunk(f"{d}:0-1", d, 0, 1, "t"), score, 0.5)
+            for d, score in (("other", 0.0300), ("page", 0.0299), ("dated", 0.0298))]
+    ranked = date_ranked(hits, docs, "Who won in 2015?")
+    assert [h[0].doc_id for h in ranked] == ["dated", "other", "page"]
+    assert next(h[1] for h in ranked if h[0].doc_id == "page") == 0.0299
+    latest = date_ranked(hits, docs, "What is the latest news?")
+    assert latest[0][0].doc_id == "other" and next(h[1] for h in latest if h[0].doc_id == "page") == 0.0299
+
+
 def test_no_news_leaves_dates_out_of_ranking_prompt_and_answer(news_assistant):
     # --no-news, for timeless documents: the prompt carries no date header nor resolved
     # "l'an prochain", no revised-figure sentence is added, the question's year boosts
