@@ -67,6 +67,28 @@ def test_overview_questions_ask_for_several_sentences():
     assert OVERVIEW_INSTRUCTION["fr"] not in build_messages("Combien Mistral a-t-elle levé ?", [], "fr")[-1]["content"]
 
 
+def test_an_unchecked_overview_is_rebuilt_from_the_articles_own_sentences(make_assistant):
+    # The 1.5B model's summary names no passage and says little ("The articles all mention
+    # Mistral AI, including its founding…"): the checks reject it. Instead of abstaining on a
+    # subject whole articles are about, the answer quotes the evidence sentences that name it.
+    a = make_assistant("The articles all mention Mistral AI, including its founding and its partnerships.")
+    ans = a.ask("What do the articles say about Mistral AI?")
+    assert not ans.abstained, ans.answer
+    assert ans.notices and "could not be checked" in ans.notices[-1]
+    assert len(ans.citations) >= 2 and all(c.supported for c in ans.citations)
+    texts = [a.data.documents[c.doc_id].text for c in ans.citations]
+    assert all(c.quote in t for c, t in zip(ans.citations, texts))
+    assert all("Mistral" in c.quote for c in ans.citations)
+
+
+def test_an_overview_of_a_subject_no_article_covers_still_abstains(make_assistant):
+    # The model summarises whatever it was shown; no cited passage names the World Cup.
+    a = make_assistant("The articles say that tech companies struggle to make money from AI [1].")
+    assert a.ask("What do the articles say about the World Cup?").abstained
+    a = make_assistant("Les articles disent que les entreprises peinent à gagner de l'argent [1].")
+    assert a.ask("Que disent les articles sur la Coupe du monde de football ?").abstained
+
+
 # Right answers the meaning checks used to reject (outside tune split, read one by one),
 # each beside the wrong claim the same rule must still reject.
 

@@ -27,7 +27,14 @@ from rag.answer.judge import SupportJudge
 from rag.answer.llm import LLM
 from rag.answer.markers import strip_markers
 from rag.answer.news import add_news_context
-from rag.answer.prompt import build_messages, is_abstain_token, is_overview
+from rag.answer.prompt import (
+    build_messages,
+    is_abstain_token,
+    is_overview,
+    names_subject,
+    overview_subject,
+    quoted_overview,
+)
 from rag.answer.retrieve import Retriever
 from rag.errors import RagError
 from rag.records import Answer, Passage, Timings
@@ -52,6 +59,10 @@ STOP = ["\n\n", "Question:", "Passages:"]
 FIGURES_HINT = {
     "fr": "Recopie les chiffres exactement comme les passages les écrivent.",
     "en": "Copy every figure exactly as the passages write it (e.g. 20 000 milliards = 20 trillion).",
+}
+OVERVIEW_NOTICE = {
+    "fr": "Le résumé du modèle n'a pas pu être vérifié : voici les phrases des articles sur ce sujet, citées telles quelles.",
+    "en": "The model's summary could not be checked: here are the articles' own sentences on the subject, quoted as written.",
 }
 RETRY_HINT = {
     "fr": "Ne répète pas la question : donne la réponse tirée des passages, avec les numéros [n].",
@@ -245,6 +256,12 @@ class AnswerPipeline:
             retry = messages[:-1] + [{"role": "user", "content": f"{messages[-1]['content']}\n{hint}"}]
             raw = yield from self._generate(retry, answer.timings, t0)
             result = self.verified(answer, raw, prepared.texts)
+        if result is None and is_overview(standalone):
+            # The checks rejected the model's summary: quote what the articles say instead.
+            quoted = quoted_overview(standalone, lang, prepared.texts)
+            result = self.verified(answer, quoted, prepared.texts) if quoted else None
+            if result is not None:
+                answer.notices.append(OVERVIEW_NOTICE[lang])
         answer.raw_answer = raw
         yield from self._finish(answer, result, t0)
 
@@ -313,8 +330,13 @@ class AnswerPipeline:
                  if any(c.supported and c.doc_id == p.doc_id and p.start <= c.start < p.end for c in result.citations)]
         if not result.any_supported:
             return None
-        # An overview question's only focus is its subject ("Résume ce que disent les articles sur X").
-        if not is_overview(question) and not addresses_question(question, answer.language, result.answer, cited):
+        # An overview question's only focus is its subject ("Résume ce que disent les articles sur X"):
+        # a cited passage must name it, or the summary is of something else.
+        if is_overview(question):
+            subject = overview_subject(question, answer.language)
+            if not any(names_subject(text, subject) for text in cited):
+                return None
+        elif not addresses_question(question, answer.language, result.answer, cited):
             return None
         return result
 

@@ -166,6 +166,75 @@ def is_overview(question: str) -> bool:
     return bool(_OVERVIEW.search(question))
 
 
+_ARTICLE_WORDS = re.compile(r"\b(?:articles?|textes?|texts?|sources?|press[e]?)\b", re.IGNORECASE)
+
+
+def overview_subject(question: str, lang: str) -> set[str]:
+    """Stems of what an overview question asks about, once the request ("Que disent les
+    articles sur", "What do the articles say about") is removed: its names when it has
+    any, else its words with their other-language stems (empty: everything).
+
+    >>> sorted(overview_subject("What do the articles say about Mistral AI?", "en"))
+    ['ai', 'mistral']
+    >>> {"situat", "financi"} <= overview_subject("Que disent les articles sur la situation financière ?", "fr")
+    True
+    """
+    from rag.text.analysis import analyze
+    from rag.text.lexicon import translate_stems
+
+    rest = _ARTICLE_WORDS.sub(" ", _OVERVIEW.sub(" ", question, count=1))
+    terms = analyze(rest, lang)
+    names = {t.text for t in terms if t.kind == "name"}
+    words = {t.text for t in terms if t.kind == "word"}
+    return names or (words | set(translate_stems(sorted(words), lang)))
+
+
+def names_subject(text: str, subject: set[str]) -> bool:
+    """Whether ``text`` (French or English) has a stem of ``subject`` (always, when it is empty)."""
+    from rag.text.analysis import tokenize
+
+    return not subject or bool(subject & (set(tokenize(text, "fr")) | set(tokenize(text, "en"))))
+
+
+def quoted_overview(question: str, lang: str, texts: Sequence[str], *, max_sentences: int = 4) -> str:
+    """An overview made of the evidence's own sentences about the question's subject,
+    each with its passage's marker ("" when no sentence names the subject).
+
+    The 1.5B model's summaries of a subject are often vague and cite nothing ("The
+    articles all mention Mistral AI, including its founding…"), so the checks reject
+    them and the assistant would abstain although whole articles are about it. The
+    sentences the model was shown are exact text: quoted, each is checked like any
+    other answer sentence. A sentence must name the subject (one of its names when
+    it has any, else one of its words, in either language) so that an overview of
+    something the articles do not cover still ends in an abstention.
+
+    >>> quoted_overview("Que disent les articles sur Mistral AI ?", "fr",
+    ...                 ["Mistral AI lève 600 millions. … Le marché est tendu.", "OpenAI perd de l'argent."])
+    'Mistral AI lève 600 millions [1].'
+    >>> quoted_overview("Que disent les articles sur Nvidia ?", "fr", ["Mistral AI lève 600 millions."])
+    ''
+    """
+    from rag.text.sentences import split_sentences
+
+    subject = overview_subject(question, lang)
+    per_passage: list[list[str]] = []
+    for text in texts:
+        mine = []
+        for part in text.split(" … "):
+            for sentence in split_sentences(part.strip()):
+                if sentence.strip() != "…" and names_subject(sentence, subject):
+                    mine.append(sentence.strip())
+        per_passage.append(mine)
+    picked: list[str] = []
+    for depth in range(max(map(len, per_passage), default=0)):  # round robin over passages
+        for i, mine in enumerate(per_passage, 1):
+            if depth < len(mine) and len(picked) < max_sentences:
+                body = mine[depth].rstrip()
+                end = body[-1] if body[-1:] in ".!?" else "."
+                picked.append(f"{body.rstrip('.!?').rstrip()} [{i}]{end}")
+    return " ".join(picked)
+
+
 def build_messages(question: str, passages: Sequence[Passage], language: str,
                    texts: Sequence[str] | None = None, *, news: bool = True) -> list[dict[str, str]]:
     """Chat messages for one grounded answer (``news``: see :func:`format_passages`).
