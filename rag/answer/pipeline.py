@@ -258,7 +258,7 @@ class AnswerPipeline:
             result = self.verified(answer, raw, prepared.texts)
         if result is None and is_overview(standalone):
             # The checks rejected the model's summary: quote what the articles say instead.
-            quoted = quoted_overview(standalone, lang, prepared.texts)
+            quoted = quoted_overview(standalone, lang, answer.passages)
             result = self.verified(answer, quoted, prepared.texts) if quoted else None
             if result is not None:
                 answer.notices.append(OVERVIEW_NOTICE[lang])

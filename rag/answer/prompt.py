@@ -196,42 +196,52 @@ def names_subject(text: str, subject: set[str]) -> bool:
     return not subject or bool(subject & (set(tokenize(text, "fr")) | set(tokenize(text, "en"))))
 
 
-def quoted_overview(question: str, lang: str, texts: Sequence[str], *, max_sentences: int = 4) -> str:
-    """An overview made of the evidence's own sentences about the question's subject,
-    each with its passage's marker ("" when no sentence names the subject).
+def quoted_overview(question: str, lang: str, passages: Sequence[Passage], *, max_sentences: int = 4,
+                    max_chars: int = 900) -> str:
+    """An overview made of the retrieved passages' own sentences about the question's
+    subject, each with its passage's marker ("" when no sentence names the subject).
 
     The 1.5B model's summaries of a subject are often vague and cite nothing ("The
     articles all mention Mistral AI, including its founding…"), so the checks reject
-    them and the assistant would abstain although whole articles are about it. The
-    sentences the model was shown are exact text: quoted, each is checked like any
-    other answer sentence. A sentence must name the subject (one of its names when
-    it has any, else one of its words, in either language) so that an overview of
-    something the articles do not cover still ends in an abstention.
+    them and the assistant would abstain although whole articles are about it.
+    Quoted, the articles' sentences are exact text, each checked like any other
+    answer sentence. News articles put what matters first (the lede), so each
+    article's sentences come in document order, the articles in retrieval order,
+    one sentence of each in turn. A sentence must name the subject (one of its names
+    when it has any, else one of its words, in either language), so that an overview
+    of something the articles do not cover still ends in an abstention.
 
-    >>> quoted_overview("Que disent les articles sur Mistral AI ?", "fr",
-    ...                 ["Mistral AI lève 600 millions. … Le marché est tendu.", "OpenAI perd de l'argent."])
-    'Mistral AI lève 600 millions [1].'
-    >>> quoted_overview("Que disent les articles sur Nvidia ?", "fr", ["Mistral AI lève 600 millions."])
+    >>> from rag.records import Passage
+    >>> ps = [Passage(1, "m", "m:40", 40, 80, 1.0, "Le marché est tendu. Mistral AI vise l'Europe."),
+    ...       Passage(2, "m", "m:0", 0, 40, 0.9, "Mistral AI lève 600 millions d'euros.")]
+    >>> quoted_overview("Que disent les articles sur Mistral AI ?", "fr", ps)
+    "Mistral AI lève 600 millions d'euros [2]. Mistral AI vise l'Europe [1]."
+    >>> quoted_overview("Que disent les articles sur Nvidia ?", "fr", ps)
     ''
     """
-    from rag.text.sentences import split_sentences
+    from rag.text.sentences import sentence_spans
 
     subject = overview_subject(question, lang)
-    per_passage: list[list[str]] = []
-    for text in texts:
-        mine = []
-        for part in text.split(" … "):
-            for sentence in split_sentences(part.strip()):
-                if sentence.strip() != "…" and names_subject(sentence, subject):
-                    mine.append(sentence.strip())
-        per_passage.append(mine)
+    found: dict[str, dict[int, tuple[int, str]]] = {}  # doc -> document offset -> (marker, sentence)
+    for n, p in enumerate(passages, 1):
+        mine = found.setdefault(p.doc_id, {})
+        for s, e in sentence_spans(p.text):
+            sentence = p.text[s:e].strip()
+            if p.start + s not in mine and names_subject(sentence, subject):
+                mine[p.start + s] = (n, sentence)
+    per_doc = [[mine[off] for off in sorted(mine)] for mine in found.values() if mine]
     picked: list[str] = []
-    for depth in range(max(map(len, per_passage), default=0)):  # round robin over passages
-        for i, mine in enumerate(per_passage, 1):
-            if depth < len(mine) and len(picked) < max_sentences:
-                body = mine[depth].rstrip()
-                end = body[-1] if body[-1:] in ".!?" else "."
-                picked.append(f"{body.rstrip('.!?').rstrip()} [{i}]{end}")
+    used = 0
+    for depth in range(max(map(len, per_doc), default=0)):  # one sentence of each article in turn
+        for mine in per_doc:
+            if depth >= len(mine) or len(picked) >= max_sentences:
+                continue
+            n, body = mine[depth]
+            if picked and used + len(body) > max_chars:
+                continue
+            end = body[-1] if body[-1] in ".!?" else "."
+            picked.append(f"{body.rstrip('.!?').rstrip()} [{n}]{end}")
+            used += len(body)
     return " ".join(picked)
 
 
