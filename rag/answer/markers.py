@@ -40,10 +40,8 @@ def strip_markers(text: str) -> str:
     # Take the space before each marker with it, so French spacing ("cher ?") survives.
     # Repeat: removing a nested marker ("[0[0]]") can leave another one behind.
     pattern = re.compile(r"\s*" + MARKER.pattern)
-    while True:
-        text, n = pattern.subn("", text)
-        if not n:
-            break
+    while (shorter := pattern.sub("", text)) != text:
+        text = shorter
     return re.sub(r"\s{2,}", " ", text).strip()
 
 

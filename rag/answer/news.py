@@ -218,14 +218,18 @@ def date_ranked(hits: Sequence[Hit], documents: Mapping[str, Document], question
     when = question_time(question, today) if boost else None
     if not when or not kept:
         return kept
-    # An inferred date is a lower bound read from the article's own mentions ("2015" for a
-    # page whose latest year is 2015): it says the text names that year, which the
-    # question's words already match, not that the article is of that time.
-    days = sorted({d for h in kept if not (doc := documents[h[0].doc_id]).date_inferred and (d := doc.day)})
+
+    def real_day(doc: Document) -> dt.date | None:
+        # An inferred date is a lower bound read from the article's own mentions ("2015" for a
+        # page whose latest year is 2015): it says the text names that year, which the
+        # question's words already match, not that the article is of that time.
+        return None if doc.date_inferred else doc.day
+
+    days = sorted({d for h in kept if (d := real_day(documents[h[0].doc_id])) is not None})
 
     def weight(doc: Document) -> float:
-        day = doc.day
-        if day is None or doc.date_inferred:
+        day = real_day(doc)
+        if day is None:
             return 1.0
         w = 1.0
         if (when.start or when.end) and in_range(doc, when.start, when.end):
