@@ -86,6 +86,10 @@ class Settings:
         False, "Also reject citations whose quote names another actor, negates the claim or dates another event "
         "(off by default: on held-out questions these checks dropped right and wrong answers alike; see README)."
     )
+    short_answers: bool = _opt(
+        True, "Answer a question asking for one fact (who, when, how many…) with the short phrase that answers it, "
+        "cited; explanations and overviews keep full sentences (--no-short-answers: sentences for every question)."
+    )
     news: bool = _opt(
         True, "Read the articles as news: rank by the time a question names, date each passage in the prompt, "
         "resolve 'this year' from the article's date and set revised figures side by side "

@@ -3,6 +3,8 @@ second opinion, evidence that reaches the answer sentence, overview questions.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -167,3 +169,58 @@ def test_the_default_judge_vetoes_on_numbers_and_strict_checks_add_the_others(ma
 def test_unknown_meaning_checks_are_refused():
     with pytest.raises(ValueError, match="unknown meaning checks"):
         LexicalJudge(checks=("numbers", "tone"))
+
+
+# Short answers to fact questions (session 8): the model replies with the phrase alone.
+
+def test_fact_questions_get_the_short_style_and_others_sentences():
+    from rag.answer.prompt import SENTENCES_INSTRUCTION
+
+    fact = build_messages("Combien Mistral AI a-t-elle levé ?", [], "fr")[-1]["content"]
+    why = build_messages("Pourquoi Mistral AI a-t-elle levé des fonds ?", [], "fr")[-1]["content"]
+    assert SENTENCES_INSTRUCTION["fr"] not in fact and why.endswith(SENTENCES_INSTRUCTION["fr"])
+    # --no-short-answers: sentences for every question
+    assert build_messages("Combien Mistral AI a-t-elle levé ?", [], "fr", short=False)[-1]["content"].endswith(
+        SENTENCES_INSTRUCTION["fr"])
+
+
+def test_a_short_answer_is_cited_to_the_sentence_that_states_it(make_assistant):
+    a = make_assistant("600 millions d'euros [1].")
+    ans = a.ask("Combien Mistral AI a-t-elle levé lors de son tour de table ?")
+    assert not ans.abstained, ans.to_dict()
+    assert ans.answer.startswith("600 millions d'euros") and ans.citations[0].supported
+    assert "600 millions" in ans.citations[0].quote
+
+
+def test_a_bare_number_is_an_answer_not_a_marker(make_assistant):
+    # "1986 [1]" used to be read as markers only and dropped, so right figures abstained.
+    a = make_assistant("2024 [1]")
+    ans = a.ask("En quelle année Microsoft a-t-il investi 16 millions de dollars dans Mistral AI ?")
+    assert not ans.abstained, ans.to_dict()
+    assert ans.answer.startswith("2024") and any("2024" in c.quote for c in ans.citations if c.supported)
+
+
+def test_a_short_answer_the_passages_do_not_state_abstains(make_assistant):
+    a = make_assistant("90 millions d'euros [1].")
+    assert a.ask("Combien Mistral AI a-t-elle levé lors de son tour de table ?").abstained
+
+
+def test_a_short_answer_is_judged_with_its_question():
+    # On its own, a name is "in the passage" wherever the passage names it; with the
+    # question, the answer claims a role the passage must give it.
+    from rag.answer.cite import verify_answer
+
+    question = "Qui commentait le match avec Jim Nantz ?"
+    judge = LexicalJudge()
+    elsewhere = _passage("Phil Simms a rejoint la chaîne CBS en 1998 après sa carrière de joueur.", "CBS")
+    right = _passage("Jim Nantz et Phil Simms ont commenté le match pour CBS.", "Super Bowl 50")
+
+    def supported(passage, presupposed):
+        return verify_answer("Phil Simms [1].", [passage], supports=judge.supports, score=judge.score,
+                             question=question, language="fr", presupposed=presupposed).any_supported
+
+    assert supported(elsewhere, "") and not supported(elsewhere, question)
+    assert supported(right, question)
+    # Across languages the question's words cannot be matched: the answer alone is judged.
+    english = dataclasses.replace(_passage("Phil Simms joined CBS in 1998.", "CBS"), language="en")
+    assert supported(english, question)

@@ -117,7 +117,7 @@ _GLOSSED_PERIOD = re.compile(r"\s*\((?:[a-zéû]+\s+)?(?:\d{1,2}\s+)?(?:[a-zéû
 
 def verify_answer(answer: str, passages: Sequence[Passage], *, supports: SupportsFn,
                   score: Callable[[str, str], float], question: str = "", language: str = "fr",
-                  confirm: ConfirmFn | None = None) -> Verification:
+                  confirm: ConfirmFn | None = None, presupposed: str = "") -> Verification:
     """Keep only citations whose passage supports their sentence; repair or flag the rest.
 
     For each answer sentence: markers out of range or not supporting are dropped;
@@ -131,6 +131,13 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
     the lexical judge where they are clear: a sentence the judge accepted is flagged
     when the model says its passage does not state it, and one the judge rejected
     is kept, cited to the passage the model confirms.
+
+    ``presupposed`` is what a short answer is claimed in the context of: "Phil Simms [1]"
+    to "Qui commentait le match avec Jim Nantz ?" says that Phil Simms commented the
+    match with Jim Nantz. Against a passage in the question's language the two are
+    judged together, so a name the passage holds in another role is not support.
+    Across languages the lexical judge cannot read the question's words, and the
+    answer alone is judged.
     """
     # The same (claim, evidence) pairs come up several times (marker check,
     # fallback search, quote choice): judge each once.
@@ -148,7 +155,8 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
         in_range = [m for m in markers if 1 <= m <= len(passages)]
         # Each passage is judged against the claim without the names only its article's
         # title gives it (:func:`rag.answer.clauses.without_title_names`).
-        claims = [without_title_names(text, p.title, p.text) for p in passages]
+        claims = [without_title_names(f"{presupposed} {text}" if presupposed and p.language == language else text,
+                                      p.title, p.text) for p in passages]
         good = [m for m in in_range if supports(claims[m - 1], passages[m - 1].text)]
         ranked: list[int] = []
         if not good:

@@ -13,7 +13,6 @@ from rag.text.sentences import sentence_spans
 # [1]  [1, 2]  [1][2]  [1;3]  [2-3] — markers up to 3 digits.
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\s*\]")
 _TRAILING_MARKERS = re.compile(r"([.!?…])\s*((?:\[\s*\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*\s*\]\s*)+)")
-_MARKERS_ONLY = re.compile(r"^[\s\[\]\d,;.!?:…]*$")
 
 
 def parse_markers(text: str) -> list[int]:
@@ -52,6 +51,8 @@ def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
 
     >>> answer_sentences("OpenAI perd 5 milliards. [1] Anthropic aussi [2].")
     [('OpenAI perd 5 milliards.', [1]), ('Anthropic aussi.', [2])]
+    >>> answer_sentences("1986 [1]"), answer_sentences("[1][2]")
+    ([('1986', [1])], [])
     """
     # Markers written after the full stop ("dollars. [1] Next") belong before it.
     answer = _TRAILING_MARKERS.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", answer)
@@ -59,7 +60,7 @@ def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
     for s, e in sentence_spans(answer):
         piece = answer[s:e]
         markers = parse_markers(piece)
-        if _MARKERS_ONLY.match(piece):
+        if not any(ch.isalnum() for ch in strip_markers(piece)):  # "[1]", not "1986 [1]"
             if out and markers:
                 prev_text, prev_markers = out[-1]
                 out[-1] = (prev_text, prev_markers + [m for m in markers if m not in prev_markers])

@@ -28,6 +28,7 @@ from rag.answer.llm import LLM
 from rag.answer.markers import strip_markers
 from rag.answer.news import add_news_context
 from rag.answer.prompt import (
+    asks_for_fact,
     build_messages,
     is_abstain_token,
     is_overview,
@@ -221,7 +222,8 @@ class AnswerPipeline:
         answer.passages = passages
         prepared.evidence = passages[:len(texts)]
         prepared.texts = list(texts)
-        prepared.messages = build_messages(standalone, prepared.evidence, lang, texts, news=settings.news)
+        prepared.messages = build_messages(standalone, prepared.evidence, lang, texts, news=settings.news,
+                                           short=settings.short_answers)
         return prepared
 
     def events(self, question: str, *, k: int | None = None, history: Sequence[tuple[str, str]] | None = None,
@@ -310,6 +312,10 @@ class AnswerPipeline:
         timings.completion_tokens += len(pieces)
         return "" if echoed else "".join(pieces).strip()
 
+    def short(self, question: str) -> bool:
+        """Whether ``question`` is answered by a short phrase (:func:`rag.answer.prompt.asks_for_fact`)."""
+        return self.settings.short_answers and asks_for_fact(question)
+
     def verified(self, answer: Answer, raw: str, evidence: Sequence[str] | None = None) -> Verification | None:
         """The verification of ``raw``, or None when it must end in an abstention."""
         if not strip_markers(raw) or is_abstain_token(raw):
@@ -319,7 +325,8 @@ class AnswerPipeline:
         if self.settings.confirm and evidence:
             confirm = Confirmer(self._get_llm(), evidence or [])
         result = verify_answer(raw, answer.passages, supports=self.judge.supports, score=self.judge.score,
-                               question=question, language=answer.language, confirm=confirm)
+                               question=question, language=answer.language, confirm=confirm,
+                               presupposed=question if self.short(question) else "")
         if confirm is not None:
             answer.timings.checks += confirm.calls
         # The focus check reads the cited passages, not only the quotes: a "why" answer

@@ -45,24 +45,35 @@ LANGUAGE_INSTRUCTION = {
 
 
 SYSTEM_PROMPT = f"""You answer questions about news articles using ONLY the numbered passages in the user's message, never your own knowledge.
-- Answer in one to three short sentences that give the facts asked for (names, figures, dates) as the passages state them.
-- End each sentence with the number of the passage that says it, in square brackets: [1].
+- When the question asks for a fact (a name, a figure, a date, a place), reply with the short phrase that answers it, taken from the passage that states it, followed by that passage's number in square brackets: [1]. Do not write a full sentence.
+- When the question asks why or how, or what the articles say, answer in one to three short sentences, each ending with the number of the passage that says it: [1].
 - Write in the language the user asks for, even when the passages are in another language; keep names and figures unchanged.
 - Only if no passage contains the answer, reply exactly: {ABSTAIN_TOKEN}"""
 
-# A worked exchange shown before every question (fixed, so it stays in the KV cache).
+# Worked exchanges shown before every question (fixed, so they stay in the KV cache).
+# Facts get the short phrase alone. A small model asked for a sentence tends to restate
+# the question and fill the gap with the words that follow its terms in the passage
+# ("Jim Nantz a commenté le match avec Tracy Wolfson", where the passage says "Jim Nantz
+# et Phil Simms"); asked for the phrase, it reads the passage as an extractive reader
+# does. Measured in README "Measured performance" (session 8).
 EXAMPLE_USER = """Passages:
 [1] Le marché des puces ralentit depuis deux ans.
 [2] La start-up Acme a levé 30 millions d'euros en mars 2023. … Le tour de table a été mené par le fonds Sequoia.
 Question: How much did Acme raise, and who led the round?
 Answer in English."""
-EXAMPLE_ANSWER = "Acme raised 30 million euros in March 2023 [2]. The round was led by the Sequoia fund [2]."
+EXAMPLE_ANSWER = "30 million euros, in March 2023 [2]; the Sequoia fund led the round [2]."
 EXAMPLE2_USER = """Passages:
 [1] Les data centers consomment beaucoup d'électricité. … Leur refroidissement exige aussi de grandes quantités d'eau.
 [2] Le cours de l'action a doublé en un an.
 Question: Pourquoi les data centers coûtent-ils cher à exploiter ?
 Réponds en français."""
 EXAMPLE2_ANSWER = "Parce qu'ils consomment beaucoup d'électricité et que leur refroidissement exige de grandes quantités d'eau [1]."
+EXAMPLE3_USER = """Passages:
+[1] Le conseil d'administration s'est réuni mardi.
+[2] La directrice financière, Marie Dupont, a quitté l'entreprise en 2021. Elle avait été nommée par le fondateur Paul Martin.
+Question: Qui était la directrice financière ?
+Réponds en français."""
+EXAMPLE3_ANSWER = "Marie Dupont [2]."
 
 
 def _prefix() -> list[dict[str, str]]:
@@ -73,7 +84,30 @@ def _prefix() -> list[dict[str, str]]:
         {"role": "assistant", "content": EXAMPLE_ANSWER},
         {"role": "user", "content": EXAMPLE2_USER},
         {"role": "assistant", "content": EXAMPLE2_ANSWER},
+        {"role": "user", "content": EXAMPLE3_USER},
+        {"role": "assistant", "content": EXAMPLE3_ANSWER},
     ]
+
+# Questions whose answer is an explanation, a manner or a yes/no, not one fact.
+_NOT_A_FACT = re.compile(
+    r"\b(?:pourquoi|why|explique\w*|explain\w*|d[ée]cri\w*|describe\w*|en\s+quoi|how\s+come)\b"
+    r"|\bcomment\b(?!\s+s['’]?\s*(?:appel|nomm))"
+    r"|\bhow\b(?!\s+(?:many|much|long|old|far|big|large|tall|high|often|fast|deep|wide))"
+    r"|^\W*(?:est-ce\s+que|(?:is|are|was|were|do|does|did|can|could|will|would|has|have|had|should)\s)",
+    re.IGNORECASE,
+)
+
+
+def asks_for_fact(question: str) -> bool:
+    """Whether the question asks for one fact (a name, figure, date or short phrase), which
+    gets a short answer, rather than reasons, a manner, a yes/no or an overview.
+
+    >>> [asks_for_fact(q) for q in ("Qui commentait le match ?", "How many games did they lose?",
+    ...  "Comment s'appelait le hall ?", "bilan victoires/défaites 2015 ?", "Pourquoi Mistral a-t-elle levé ?",
+    ...  "How did the Panthers win?", "Did OpenAI lose money?", "Que disent les articles sur Mistral AI ?")]
+    [True, True, True, True, False, False, False, False]
+    """
+    return not is_overview(question) and not _NOT_A_FACT.search(question)
 
 REWRITE_INSTRUCTION = (
     "Rewrite the last message as one standalone question that can be understood without "
@@ -153,6 +187,12 @@ _OVERVIEW = re.compile(
 OVERVIEW_INSTRUCTION = {
     "fr": "Réponds en trois à cinq phrases courtes qui donnent les faits principaux, chacune avec le numéro de son passage.",
     "en": "Answer in three to five short sentences giving the main facts, each with the number of its passage.",
+}
+
+
+SENTENCES_INSTRUCTION = {
+    "fr": "Réponds en une à trois phrases courtes, chacune avec le numéro de son passage.",
+    "en": "Answer in one to three short sentences, each with the number of its passage.",
 }
 
 
@@ -246,12 +286,19 @@ def quoted_overview(question: str, lang: str, passages: Sequence[Passage], *, ma
 
 
 def build_messages(question: str, passages: Sequence[Passage], language: str,
-                   texts: Sequence[str] | None = None, *, news: bool = True) -> list[dict[str, str]]:
+                   texts: Sequence[str] | None = None, *, news: bool = True,
+                   short: bool = True) -> list[dict[str, str]]:
     """Chat messages for one grounded answer (``news``: see :func:`format_passages`).
+
+    A question that :func:`asks_for_fact` is answered, as the system message says, by
+    the short phrase; with ``short`` False, or any other question, the message asks for
+    sentences (overviews for three to five).
 
     >>> msgs = build_messages("Qui ?", [], "fr")
     >>> msgs[0]["content"] == SYSTEM_PROMPT, msgs[-1]["content"].endswith("Réponds en français.")
     (True, True)
+    >>> build_messages("Qui ?", [], "fr", short=False)[-1]["content"].endswith(SENTENCES_INSTRUCTION["fr"])
+    True
     """
     user = (
         f"Passages:\n{format_passages(passages, texts, language, news=news)}\n"
@@ -260,6 +307,8 @@ def build_messages(question: str, passages: Sequence[Passage], language: str,
     )
     if is_overview(question):
         user += " " + OVERVIEW_INSTRUCTION.get(language, OVERVIEW_INSTRUCTION["en"])
+    elif not (short and asks_for_fact(question)):
+        user += " " + SENTENCES_INSTRUCTION.get(language, SENTENCES_INSTRUCTION["en"])
     return [*_prefix(), {"role": "user", "content": user}]
 
 

@@ -43,6 +43,7 @@ _UNITS = {
     "yard": "yard yards",
     "foot": "pied pieds foot feet ft",
     "kg": "kg kilo kilos kilogramme kilogrammes kilogram kilograms",
+    "pound": "lb lbs",
     "tonne": "tonne tonnes ton tons",
     "point": "point points pts",
     "degree": "degre degres degree degrees",
@@ -235,8 +236,21 @@ def check_numbers(claim: str, evidence: str, lang: str | None = None, evidence_l
     return None
 
 
+def _pounds(q: Quantity) -> bool:
+    """Pounds, which French and English also name by the word for their currency."""
+    return (q.kind == "money" and q.unit == "GBP") or (q.kind == "measure" and q.unit == "pound")
+
+
 def _compatible(q: Quantity, e: Quantity, same_lang: bool) -> bool:
+    """Whether quantity ``q`` of a claim may be quantity ``e`` of a quote.
+
+    >>> claim, quote = quantities("66 livres.", "fr")[0], quantities("Each digit will weigh 33 lb, a total of 66 lb.", "en")[-1]
+    >>> _compatible(claim, quote, False), _compatible(quantities("66 km.", "fr")[0], quote, False)
+    (True, False)
+    """
     if e.kind == "number":
+        return True
+    if _pounds(q) and _pounds(e):  # "66 livres" (a weight or a sum in French) against "66 lb"
         return True
     if q.kind != e.kind:
         return False
