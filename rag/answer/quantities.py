@@ -19,7 +19,7 @@ from rag.answer.clauses import (
     stems_match,
 )
 from rag.news.figures import find_figures, parse_number
-from rag.text.analysis import LANGUAGES, detect_language, fold, stem
+from rag.text.analysis import LANGUAGES, detect_language, fold, marker_votes, stem
 from rag.text.lexicon import translation_table
 from rag.text.numbers import scale_exponent
 
@@ -208,7 +208,23 @@ def check_numbers(claim: str, evidence: str, lang: str | None = None, evidence_l
     >>> check_numbers("Von Miller a provoqué cinq fumbles.", "Von Miller had five solo tackles and two forced fumbles.")
     "number: 'fumbles' goes with another number in the quote"
     >>> check_numbers("OpenAI va perdre 5 milliards de dollars.", "OpenAI will lose $5 billion.")
+
+    A claim with no word that tells its language (a short answer: "3,4 billion dollars")
+    is read both ways, "billion" being 10^9 in English and 10^12 in French:
+
+    >>> check_numbers("3,4 billion dollars.", "OpenAI génère 3,4 milliards de dollars de revenus annuels.")
     """
+    if lang is None:
+        fr, en = marker_votes(claim)
+        if fr == en:  # no telling: either reading of the claim's numbers will do
+            first = detect_language(claim)
+            reasons = [_check_numbers(claim, evidence, guess, evidence_lang)
+                       for guess in (first, *(x for x in LANGUAGES if x != first))]
+            return None if None in reasons else reasons[0]
+    return _check_numbers(claim, evidence, lang, evidence_lang)
+
+
+def _check_numbers(claim: str, evidence: str, lang: str | None, evidence_lang: str | None) -> str | None:
     lang = lang or detect_language(claim)
     ev_lang = evidence_lang or detect_language(evidence)
     same_lang = lang == ev_lang

@@ -154,7 +154,8 @@ _ELISION_HINT = re.compile(r"\b(?:[ldnsjmtc]|qu|jusqu|lorsqu|puisqu)'[a-z]")
 _FR_LETTERS = re.compile(r"[éèêëàâçîïôûùœ]")
 
 
-def _marker_votes(text: str) -> tuple[int, int]:
+def marker_votes(text: str) -> tuple[int, int]:
+    """French and English function-word votes of ``text`` (a tie: its language is a guess)."""
     folded = fold(text)
     # Elided letters ("d'", "l'") are counted by _ELISION_HINT, not as words.
     words = re.findall(r"[a-z]{2,}(?:-[a-z]+)*", folded)
@@ -183,7 +184,7 @@ def detect_language(text: str, *, default: str = "fr") -> str:
     """
     if default not in _STOP:
         raise ValueError(f"default must be one of {LANGUAGES}, got {default!r}")
-    fr, en = _marker_votes(text)
+    fr, en = marker_votes(text)
     if fr != en:
         return "fr" if fr > en else "en"
     guessed = identify_language(text)
