@@ -1,8 +1,9 @@
 """Prompt construction: pure functions from (question, passages) to chat messages.
 
-The system message is identical for every question (instructions and a short
-worked example), so llama.cpp reuses its KV cache for that prefix and only the
-passages and the question are processed per answer.
+The system message and worked examples are identical for every question (a fact
+asked for gets the short phrase that answers it, other questions sentences), so
+llama.cpp reuses its KV cache for that prefix and only the passages, the question
+and a style line are processed per answer.
 """
 
 from __future__ import annotations
