@@ -89,6 +89,7 @@ def _prefix() -> list[dict[str, str]]:
         {"role": "assistant", "content": EXAMPLE3_ANSWER},
     ]
 
+
 # Questions whose answer is an explanation, a manner or a yes/no, not one fact.
 _NOT_A_FACT = re.compile(
     r"\b(?:pourquoi|why|explique\w*|explain\w*|d[ée]cri\w*|describe\w*|en\s+quoi|how\s+come)\b"
@@ -109,6 +110,7 @@ def asks_for_fact(question: str) -> bool:
     [True, True, True, True, False, False, False, False]
     """
     return not is_overview(question) and not _NOT_A_FACT.search(question)
+
 
 REWRITE_INSTRUCTION = (
     "Rewrite the last message as one standalone question that can be understood without "
