@@ -50,7 +50,7 @@ from rag.answer.injection import check_instruction, is_instruction, mask_injecti
 from rag.answer.negation import check_negation, negated
 from rag.answer.quantities import Quantity, check_numbers, quantities
 from rag.news.dates import MONTHS
-from rag.text.analysis import detect_language, fold, marker_votes, stem
+from rag.text.analysis import detect_language, fold, stem
 from rag.text.sentences import sentence_spans
 
 __all__ = [
@@ -265,11 +265,11 @@ def meaning_reason(claim: str, evidence: str, checks: tuple[str, ...] = MEANING_
     if reason:
         return reason
     lang = detect_language(claim)
-    fr, en = marker_votes(claim)
     named = {"numbers": check_numbers, "negation": check_negation, "actor": check_actor, "dates": check_dates}
     for name in checks:
-        # A claim with no word telling its language ("3,4 billion dollars") has its numbers read both ways.
-        reason = named[name](claim, evidence, None if name == "numbers" and fr == en else lang)
+        # check_numbers finds the claim's language itself: one with no word telling it
+        # ("3,4 billion dollars") has its numbers read both ways.
+        reason = named[name](claim, evidence, None if name == "numbers" else lang)
         if reason:
             return reason
     return None
