@@ -163,6 +163,10 @@ class Answer:
     standalone_question: str | None = None
     raw_answer: str = ""
     notices: list[str] = field(default_factory=list)
+    # The model's own probability for each token of raw_answer, when its backend gives
+    # them (rag.answer.llm.token_probabilities), and the confidence read from them.
+    token_probs: list[tuple[str, float]] | None = None
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -177,6 +181,7 @@ class Answer:
             "standalone_question": self.standalone_question,
             "raw_answer": self.raw_answer,
             "notices": list(self.notices),
+            "confidence": self.confidence,
         }
 
     # Rich display in notebooks (rendering lives in rag.display).

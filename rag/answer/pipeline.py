@@ -19,12 +19,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag.answer.cite import Verification, addresses_question, verify_answer
+from rag.answer.confidence import answer_confidence
 from rag.answer.confirm import Confirmer
 from rag.answer.echo import is_degenerate, starts_as_echo
 from rag.answer.evidence import EvidenceSelector
 from rag.answer.followup import rewrite_question
 from rag.answer.judge import SupportJudge
-from rag.answer.llm import LLM
+from rag.answer.llm import LLM, token_probabilities
 from rag.answer.markers import strip_markers
 from rag.answer.news import add_news_context
 from rag.answer.prompt import (
@@ -167,6 +168,7 @@ class AnswerPipeline:
         self.retriever = retriever
         self.judge = judge
         self._get_llm = llm
+        self.last_token_probs: list[tuple[str, float]] | None = None
 
     def language_of(self, question: str) -> str:
         """The answer language: the setting when fixed, else the question's."""
@@ -265,6 +267,8 @@ class AnswerPipeline:
             if result is not None:
                 answer.notices.append(OVERVIEW_NOTICE[lang])
         answer.raw_answer = raw
+        answer.token_probs = self.last_token_probs
+        answer.confidence = answer_confidence(self.last_token_probs)
         yield from self._finish(answer, result, t0)
 
     def _generate(self, messages: Messages, timings: Timings, t0: float,
@@ -305,6 +309,7 @@ class AnswerPipeline:
                 for shown in held:
                     yield "token", shown
             timings.llm_ms = round(timings.llm_ms + (time.perf_counter() - started) * 1000, 3)
+            self.last_token_probs = token_probabilities(llm)  # under the lock: this answer's, not another's
             try:  # informative only, and counted after the answer so it never delays the first token
                 timings.prompt_tokens = llm.count_tokens(messages)
             except Exception:

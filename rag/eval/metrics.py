@@ -37,6 +37,22 @@ REASON_K = 5
 # --------------------------------------------------------------------------- numbers
 
 
+def separation(right: Sequence[float], wrong: Sequence[float]) -> float | None:
+    """ROC AUC of a score for right against wrong answers: the chance that a right answer
+    scores above a wrong one (ties count half). 0.5 means the score does not tell them
+    apart; None without both kinds.
+
+    >>> separation([0.9, 0.8], [0.1]), separation([0.5], [0.5]), separation([0.9], [])
+    (1.0, 0.5, None)
+    """
+    if not right or not wrong:
+        return None
+    from sklearn.metrics import roc_auc_score
+
+    labels = [1] * len(right) + [0] * len(wrong)
+    return float(roc_auc_score(labels, [*right, *wrong]))
+
+
 def mean(values: Iterable[float | bool | None]) -> float | None:
     """Arithmetic mean of the values that are not None; None when there are none.
 
@@ -180,6 +196,8 @@ class QuestionResult:
     retrieved: list[str] = field(default_factory=list)
     answer: str | None = None
     raw_answer: str | None = None  # the model's own words before the checks (read the misses)
+    token_probs: list[tuple[str, float]] | None = None  # the model's probability for each of them
+    confidence: float | None = None
     abstained: bool | None = None
     citations: list[Citation] = field(default_factory=list)
     # correct: the grade (answerable: contained or F1 >= 0.5; unanswerable: abstained).
@@ -247,6 +265,8 @@ def score_question(item: EvalItem, passages: Sequence[Passage] | None, answer: A
 
     row.answer = answer.answer
     row.raw_answer = answer.raw_answer or None
+    row.token_probs = answer.token_probs
+    row.confidence = answer.confidence
     row.abstained = bool(answer.abstained)
     row.citations = list(answer.citations)
     row.timings = answer.timings.to_dict()

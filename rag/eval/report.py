@@ -37,6 +37,7 @@ TABLE_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("model accuracy before checks", ("raw_accuracy",), "ratio"),
     ("checks keep right raw answers", ("checks_keep_right",), "ratio"),
     ("checks keep wrong raw answers", ("checks_keep_wrong",), "ratio"),
+    ("model confidence AUC, right vs wrong", ("confidence_auc",), "ratio"),
     ("gold citation precision", ("gold_citation_precision",), "ratio"),
     ("gold citation recall", ("gold_citation_recall",), "ratio"),
     ("citation precision[{judge}]", ("citation_precision[{judge}]",), "ratio"),

@@ -30,6 +30,7 @@ from rag.eval.metrics import (
     mean,
     percentile,
     score_question,
+    separation,
 )
 from rag.records import Answer, Passage
 from rag.text.analysis import LANGUAGES
@@ -78,6 +79,9 @@ class Metrics:
     raw_accuracy: float | None = None
     checks_keep_right: float | None = None
     checks_keep_wrong: float | None = None
+    # Does the model's own confidence (rag.answer.confidence) sort its raw answers? ROC AUC
+    # for right against wrong ones, 0.5 = no better than chance; None without token probabilities.
+    confidence_auc: float | None = None
     # Headline citation figures, anchored on the QA set's gold quotes (not on a judge).
     gold_citation_precision: float | None = None
     gold_citation_recall: float | None = None
@@ -144,6 +148,8 @@ def summarize(rows: Sequence[QuestionResult], *, retrieval_only: bool = False,
     metrics.raw_accuracy = mean(bool(r.raw_correct) for r in raw)
     metrics.checks_keep_right = mean(not r.abstained for r in raw if r.raw_correct)
     metrics.checks_keep_wrong = mean(not r.abstained for r in raw if not r.raw_correct)
+    metrics.confidence_auc = separation([r.confidence for r in raw if r.raw_correct and r.confidence is not None],
+                                        [r.confidence for r in raw if not r.raw_correct and r.confidence is not None])
     metrics.gold_citation_precision = mean(r.gold_citation_precision for r in graded)
     metrics.gold_citation_recall = mean(r.cites_gold for r in graded)
     metrics.citation_precision = mean(r.citation_precision for r in answered if r.citation_precision is not None)

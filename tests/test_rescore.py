@@ -1,0 +1,45 @@
+"""The retrieval's sentence rescoring (FusionWeights.rescore): the chunk with the one sentence
+that holds the question's rarer terms beats a chunk of the same story that only shares its
+common words."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tests.conftest import fake_assistant
+
+# Three chunks of one article (each paragraph is longer than half a chunk). The question's
+# common words (stade, match, Denver, saison) fill the first and second paragraphs; only the
+# third says who fell ill, in one sentence among others about something else.
+ARTICLE = """Saison des Broncos
+
+Le stade de Denver a accueilli le match de la saison. Le stade était plein pour le match de Denver, et la saison \
+du stade de Denver a battu des records. Le match de la saison au stade de Denver a réuni les supporters de Denver \
+dans le stade. Denver a gagné le match, et le stade a fêté la saison.
+
+Le match suivant au stade de Denver a clos la saison. Denver a préparé le stade pour le match, et la saison a \
+continué au stade de Denver après le match. Les supporters ont quitté le stade de Denver à la fin de la saison, \
+après un dernier match.
+
+Les joueurs ont pris l'avion pour l'Ohio en novembre. L'entraîneur Gary Kubiak est tombé malade pendant le \
+voyage, victime d'une migraine sévère. Les billets se sont vendus en une heure. Le car a attendu devant l'hôtel, \
+puis la pluie a cessé et la ville a retrouvé son calme avant le départ.
+"""
+
+QUESTION = "Quel entraîneur de Denver est tombé malade pendant la saison au stade ?"
+
+
+def _first_chunk(tmp_path, fake_embedder, rescore: float) -> str:
+    docs = tmp_path / f"docs-{rescore}"
+    docs.mkdir()
+    (docs / "broncos.txt").write_text(ARTICLE, encoding="utf-8")
+    assistant = fake_assistant(docs, tmp_path / f"index-{rescore}", fake_embedder, chunk_size=400, chunk_overlap=0)
+    retriever = assistant.retriever
+    retriever.weights = replace(retriever.weights, rescore=rescore)
+    first = retriever.ranked_chunks(QUESTION, "fr")[0][0]
+    return retriever.data.chunks[first].text
+
+
+def test_the_sentence_holding_the_rare_terms_lifts_its_chunk_to_the_top(tmp_path, fake_embedder):
+    assert "Kubiak" not in _first_chunk(tmp_path, fake_embedder, 0.0)  # the common words win without it
+    assert "Kubiak" in _first_chunk(tmp_path, fake_embedder, 0.3)
