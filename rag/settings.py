@@ -90,6 +90,10 @@ class Settings:
         True, "Answer a question asking for one fact (who, when, how many…) with the short phrase that answers it, "
         "cited; explanations and overviews keep full sentences (--no-short-answers: sentences for every question)."
     )
+    located_answers: bool = _opt(
+        True, "Show a short answer the support checks reject when the passage sentence that bears most on the "
+        "question states it, cited to that sentence (--no-located-answers: the checks alone decide)."
+    )
     news: bool = _opt(
         True, "Read the articles as news: rank by the time a question names, date each passage in the prompt, "
         "resolve 'this year' from the article's date and set revised figures side by side "

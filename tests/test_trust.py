@@ -11,7 +11,7 @@ import pytest
 from rag.answer.judge import LexicalJudge
 from rag.answer.prompt import OVERVIEW_INSTRUCTION, build_messages
 
-from .conftest import FakeLLM
+from .conftest import FakeLLM, fake_assistant
 
 GOOD_FR = "Selon The Information, OpenAI perdra environ 5 milliards de dollars cette année [1]."
 
@@ -224,3 +224,33 @@ def test_a_short_answer_is_judged_with_its_question():
     # Across languages the question's words cannot be matched: the answer alone is judged.
     english = dataclasses.replace(_passage("Phil Simms joined CBS in 1998.", "CBS"), language="en")
     assert supported(english, question)
+
+
+ELWAY = """Super Bowl 50 (3)
+
+Les Broncos ont choisi de porter leurs maillots blancs pour le Super Bowl 50. La dernière fois qu'ils avaient porté \
+le blanc au Super Bowl, c'était lors du Super Bowl XXXIII, le dernier match d'Elway comme quarterback de Denver. \
+Ils avaient alors battu les Falcons d'Atlanta 34–19. Le Super Bowl 50 s'est joué au Levi's Stadium.
+"""
+
+
+def _elway(tmp_path, fake_embedder, reply: str, **settings):
+    docs = tmp_path / "docs"
+    docs.mkdir(exist_ok=True)
+    (docs / "super-bowl-50-3.txt").write_text(ELWAY, encoding="utf-8")
+    assistant = fake_assistant(docs, tmp_path / "index", fake_embedder, reply, **settings)
+    return assistant.ask("Dernier match d'Elway comme QB de Denver ?")
+
+
+def test_a_short_answer_stated_by_the_sentence_the_question_points_to_is_shown(tmp_path, fake_embedder):
+    # The crowd's "QB" is the article's "quarterback": judged with its question, the right answer fell
+    # short of the coverage the judge asks for, and the assistant abstained.
+    assert _elway(tmp_path, fake_embedder, "Super Bowl XXXIII [1].", located_answers=False).abstained
+    ans = _elway(tmp_path, fake_embedder, "Super Bowl XXXIII [1].")
+    assert not ans.abstained and ans.answer == "Super Bowl XXXIII [1]."
+    assert ans.citations[0].supported and "dernier match d'Elway" in ans.citations[0].quote
+
+
+def test_a_short_answer_read_elsewhere_than_where_the_question_points_still_abstains(tmp_path, fake_embedder):
+    # "Levi's Stadium" is in the passage, but not in the sentence about Elway's last game.
+    assert _elway(tmp_path, fake_embedder, "Levi's Stadium [1].").abstained

@@ -180,6 +180,47 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
     return _renumber(verified, shown)
 
 
+def cite_located(answer: str, passage: Passage, start: int, end: int, supports: SupportsFn) -> Verification | None:
+    """A one-phrase answer cited to the sentence ``passage.text[start:end]`` when that
+    sentence states it: every word of the phrase is in the sentence and the judge accepts
+    the phrase alone against it, both without the names only the article's title gives.
+    None otherwise, or when the answer holds several sentences.
+
+    The caller chooses the sentence: :meth:`rag.answer.pipeline.AnswerPipeline.located`
+    takes the evidence sentence that bears most on the question, so the phrase is read
+    where the question points, not wherever its words occur. A sentence giving orders to
+    an AI is never support (:func:`rag.answer.claims.mask_injections`).
+
+    >>> p = Passage(1, "ouganda.txt", "c", 100, 160, 0.5, "Le pays croît. La « perle de l'Afrique » devient un modèle.",
+    ...             title="Ouganda")
+    >>> cite_located("L'Ouganda [1].", p, 15, 60, lambda claim, quote: False).citations[0].quote
+    "La « perle de l'Afrique » devient un modèle."
+    >>> cite_located("Le Kenya [1].", p, 15, 60, lambda claim, quote: True) is None
+    True
+    >>> cite_located("La perle [1].", p, 15, 60, lambda claim, quote: True).answer
+    'La perle [1].'
+    """
+    sentences = answer_sentences(answer)
+    if len(sentences) != 1:
+        return None
+    shown_text, _ = sentences[0]
+    quote = mask_injections(passage).text[start:end]
+    if not quote.strip():
+        return None
+    claim = without_title_names(_GLOSSED_PERIOD.sub("", shown_text), passage.title, passage.text)
+    # Nothing left once the title's names are out: the answer is the article's own subject
+    # ("L'Ouganda" for the sentence about "la perle de l'Afrique" in the article "Ouganda").
+    from rag.text.analysis import tokenize
+
+    # Every word of the phrase is in the sentence, as an extractive reader's span would be:
+    # the judge's coverage threshold lets "39 spectateurs" through against "39 des 43
+    # précédents MVP", which states a count of something else.
+    terms = set(tokenize(claim, passage.language))
+    if terms and (not terms <= set(tokenize(quote, passage.language)) or not supports(claim, quote)):
+        return None
+    return _renumber([VerifiedSentence(shown_text, [(0, passage.start + start, passage.start + end, True)])], [passage])
+
+
 def _second_opinion(claim: str, good: list[int], in_range: list[int], ranked: list[int],
                     confirm: ConfirmFn) -> list[int]:
     """The judge's chosen markers, overruled by the LLM's clear odds (see :func:`verify_answer`)."""

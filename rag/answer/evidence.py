@@ -221,18 +221,24 @@ class EvidenceSelector:
                     dense.append(vecs @ qv)
         return spans, (np.concatenate(dense) if dense else np.zeros(0, dtype=np.float32))
 
+    def candidates(self, question: str, language: str, passages: Sequence[Passage]) -> list[Candidate]:
+        """Every sentence of ``passages``, scored against the question (dense + term overlap)."""
+        spans, dense = self._spans_and_dense(question, passages)
+        if not spans:
+            return []
+        lexical = lexical_scores(question, language, [passages[i].language for i, _, _ in spans],
+                                 [passages[i].text[s:e] for i, s, e in spans])
+        scores = dense + self.lexical_weight * lexical
+        return [Candidate(i, s, e, float(sc)) for (i, s, e), sc in zip(spans, scores)]
+
     def select(self, question: str, language: str, passages: Sequence[Passage], *,
                budget: int) -> list[str]:
         if budget <= 0 or not passages:
             return [p.text for p in passages]
 
-        spans, dense = self._spans_and_dense(question, passages)
-        if not spans:
+        candidates = self.candidates(question, language, passages)
+        if not candidates:
             return [p.text for p in passages]
-        lexical = lexical_scores(question, language, [passages[i].language for i, _, _ in spans],
-                                 [passages[i].text[s:e] for i, s, e in spans])
-        scores = dense + self.lexical_weight * lexical
-        candidates = [Candidate(i, s, e, float(sc)) for (i, s, e), sc in zip(spans, scores)]
         chosen = pick(candidates, budget=budget, min_ratio=self.min_ratio, min_per_top=self.top_sentences)
         chosen = with_antecedents(chosen, candidates, [p.text for p in passages])
         return render(passages, with_follower(chosen, candidates))
