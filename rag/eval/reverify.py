@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.answer.confidence import answer_confidence
 from rag.errors import DatasetError, RagError
 from rag.eval.dataset import load_dataset
 
@@ -54,9 +55,11 @@ class _SavedRun:
 class Replay(_SavedRun):
     """Answers each question with its saved raw answer, verified by the current checks."""
 
-    def __init__(self, assistant: Assistant, raw_answers: Mapping[str, str]) -> None:
+    def __init__(self, assistant: Assistant, raw_answers: Mapping[str, str],
+                 token_probs: Mapping[str, list[tuple[str, float]]] | None = None) -> None:
         super().__init__(assistant)
         self.raw_answers = raw_answers
+        self.token_probs = token_probs or {}
 
     def ask(self, question: str, *, k: int | None = None) -> Answer:
         pipeline = self.assistant.pipeline()
@@ -65,6 +68,9 @@ class Replay(_SavedRun):
         result = pipeline.verified(prepared.answer, raw, prepared.texts) if raw and prepared.messages else None
         answer = pipeline.complete(prepared.answer, result)
         answer.raw_answer = raw
+        # The saved run's token probabilities, so confidence_auc is measured on replays too.
+        answer.token_probs = self.token_probs.get(question)
+        answer.confidence = answer_confidence(answer.token_probs)
         return answer
 
 
@@ -105,6 +111,16 @@ def raw_answers(results: Mapping[str, Any]) -> dict[str, str]:
     return {q["question"]: q["raw_answer"] for q in results.get("questions", []) if q.get("raw_answer")}
 
 
+def saved_token_probs(results: Mapping[str, Any]) -> dict[str, list[tuple[str, float]]]:
+    """Question text -> the token probabilities of its raw answer, from a ``rag eval --json`` file.
+
+    >>> saved_token_probs({"questions": [{"question": "Qui ?", "token_probs": [["Paul", 0.9]]}, {"question": "Où ?"}]})
+    {'Qui ?': [('Paul', 0.9)]}
+    """
+    return {q["question"]: [(t, p) for t, p in q["token_probs"]]
+            for q in results.get("questions", []) if q.get("token_probs")}
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.eval.reverify", description=__doc__.split("\n\n")[0])
     parser.add_argument("results", help="JSON written by `rag eval --json` (with raw_answer)")
@@ -132,7 +148,7 @@ def main(argv: Iterable[str] | None = None) -> int:
 
     try:
         assistant = Assistant.open(args.index_dir)
-        result = run_eval(Shown(assistant, saved) if args.as_shown else Replay(assistant, saved), items)
+        result = run_eval(Shown(assistant, saved) if args.as_shown else Replay(assistant, saved, saved_token_probs(results)), items)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
