@@ -13,7 +13,8 @@ import re
 
 from tests.conftest import FakeEmbedder, FakeLLM
 
-_FIRST = re.compile(r"^\[1\] (?:\([^)]*\) )?(.+?[.!?])(?=\s|$)", re.M)
+# Passage [1]'s first sentence, after its article's title and date heads.
+_FIRST = re.compile(r"^\[1\] (?:« [^»]*» )?(?:\([^)]*\) )?(.+?[.!?])(?=\s|$)", re.M)
 
 
 def first_passage_reply(messages: list[dict[str, str]]) -> str:
@@ -21,6 +22,8 @@ def first_passage_reply(messages: list[dict[str, str]]) -> str:
     rewrite request gets the last message back.
 
     >>> first_passage_reply([{"role": "user", "content": "Passages:\\n[1] (2024) Il pleut. Oui.\\nQuestion: ?"}])
+    'Il pleut [1].'
+    >>> first_passage_reply([{"role": "user", "content": "Passages:\\n[1] « Météo » (2024) Il pleut.\\nQuestion: ?"}])
     'Il pleut [1].'
     """
     user = messages[-1]["content"]

@@ -186,9 +186,9 @@ def test_unknown_or_inferred_date_keeps_the_words():
     msgs = build_messages("Q ?", [_passage("a", text, None),
                                   _passage("b", text, "2024-02", date_inferred=True)], "fr")
     user = msgs[-1]["content"]
-    # Unknown: no header at all (short prompts); inferred: a lower bound, words unresolved.
-    assert "[1] La société prévoit une perte cette année." in user
-    assert "[2] (date ≥ février 2024) La société prévoit une perte cette année." in user
+    # Unknown: no date header at all, only the title (short prompts); inferred: a lower bound, words unresolved.
+    assert "[1] « a » La société prévoit une perte cette année." in user
+    assert "[2] « b » (date ≥ février 2024) La société prévoit une perte cette année." in user
     en = build_messages("Q?", [_passage("b", text, "2024-02", date_inferred=True)], "en")[-1]["content"]
     assert "(date ≥ February 2024) La société prévoit une perte cette année." in en
 
@@ -197,7 +197,7 @@ def test_inferred_date_is_left_out_where_no_relative_time_needs_it():
     # A lower bound read from the text says nothing the passage does not, and costs prompt time.
     text = "La société a perdu 40 millions d'euros en 2023."
     user = build_messages("Q ?", [_passage("b", text, "2024-02", date_inferred=True)], "fr")[-1]["content"]
-    assert "[1] La société a perdu 40 millions d'euros en 2023." in user
+    assert "[1] « b » La société a perdu 40 millions d'euros en 2023." in user
     assert "≥" not in user
 
 

@@ -43,3 +43,20 @@ def test_same_language_passages_are_left_as_written() -> None:
 def test_gloss_only_adds_readings(text: str) -> None:
     glossed = gloss_amounts(text, "fr", "en")
     assert re.sub(r" \(= [^)]*\)", "", glossed) == text
+
+
+def test_each_article_names_its_subject_once_in_the_prompt() -> None:
+    # Encyclopedia passages say "le pays", "il": only the title says which country or man.
+    def passage(doc: str, title: str, text: str) -> Passage:
+        return Passage(rank=1, doc_id=doc, chunk_id=f"{doc}:0", start=0, end=len(text), score=1.0,
+                       text=text, title=title, language="fr")
+
+    user = build_messages("Quel pays est surnommé la perle de l'Afrique ?", [
+        passage("ouganda.txt", "Ouganda", "La « perle de l'Afrique » devient un modèle."),
+        passage("kenya.txt", "Kenya", "Le pays exporte du thé."),
+        passage("ouganda.txt", "Ouganda", "Le président abandonne ses principes marxistes en 1987."),
+    ], "fr", news=False)[-1]["content"]
+    assert "[1] « Ouganda » La « perle de l'Afrique » devient un modèle." in user
+    assert "[2] « Kenya » Le pays exporte du thé." in user
+    assert "[3] (même article que le passage 1) Le président" in user
+    assert user.count("Ouganda") == 1

@@ -160,9 +160,16 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
     >>> p = Passage(rank=1, doc_id="a.txt", chunk_id="a.txt:0-5", start=0, end=5, score=1.0,
     ...             text="Hello", title="T", date="2024-01")
     >>> format_passages([p])
-    '[1] (article de janvier 2024) Hello'
+    '[1] « T » (article de janvier 2024) Hello'
+
+    The first passage of each article is also headed by its title (:func:`short_title`), the
+    others by the number of that first passage: an
+    encyclopedia page's or a biography's passages say "il", "l'université", "le pays",
+    and only the title names what they are about ("La « perle de l'Afrique » devient un
+    modèle", in the article "Ouganda").
     """
     lines = []
+    first_of: dict[str, int] = {}
     for i, p in enumerate(passages, 1):
         text = (texts[i - 1] if texts is not None else p.text).replace("\n", " ").strip()
         if language:
@@ -173,8 +180,33 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
         if news:
             text = gloss_passage(text, p)
             label = article_label(p, language or p.language, text)
-        lines.append(f"[{i}] ({label}) {text}" if label else f"[{i}] {text}")
+        # The title once per article; its later passages point back to the first.
+        head = ""
+        if p.doc_id in first_of:
+            head = SAME_ARTICLE.get(language or p.language, SAME_ARTICLE["en"]).format(n=first_of[p.doc_id]) + " "
+        elif p.title.strip():
+            first_of[p.doc_id] = i
+            head = f"« {short_title(p.title)} » "
+        lines.append(f"[{i}] {head}({label}) {text}" if label else f"[{i}] {head}{text}")
     return "\n".join(lines)
+
+
+SAME_ARTICLE = {"fr": "(même article que le passage {n})", "en": "(same article as passage {n})"}
+
+
+def short_title(title: str, max_chars: int = 80) -> str:
+    """An article's title for the prompt: its first line, cut at a word within ``max_chars``
+    (a news headline can run to a paragraph; every token costs prompt time).
+
+    >>> short_title("Université de Notre-Dame (2)")
+    'Université de Notre-Dame (2)'
+    >>> short_title("OpenAI est une ruine. Il a besoin de plus d'investissement, sinon il lui sera impossible de suivre Google.")
+    "OpenAI est une ruine. Il a besoin de plus d'investissement, sinon il lui sera…"
+    """
+    line = " ".join(title.split())
+    if len(line) <= max_chars:
+        return line
+    return line[:max_chars].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 # A request for what the articles say about a subject, not for one fact. Such a
