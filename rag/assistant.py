@@ -53,7 +53,12 @@ class Assistant:
     @classmethod
     def open(cls, index_dir: str | Path | None = None, *, settings: Settings | None = None,
              **kwargs: Any) -> Assistant:
-        """An assistant over ``index_dir`` (default from settings). Loads nothing yet."""
+        """An assistant over ``index_dir`` (default from settings). Loads nothing yet.
+
+        ``Assistant.open(Settings(...))`` is read as ``settings=``: a Settings object is
+        not a folder, and taken as one its repr became the index path."""
+        if isinstance(index_dir, Settings):
+            index_dir, settings = None, index_dir
         settings = settings or Settings.from_env()
         if index_dir is not None:
             settings = settings.with_(index_dir=str(index_dir))

@@ -176,3 +176,11 @@ def test_unsupported_answer_without_new_figures_is_not_retried(make_assistant):
     a = make_assistant("La capitale de l'Australie est Canberra [1].")
     ans = a.ask("Quelle est la capitale de l'Australie ?")
     assert ans.abstained and len(a.llm.calls) <= 1
+
+
+def test_open_takes_a_settings_object_given_in_the_folders_place(tmp_path):
+    from rag.assistant import Assistant
+    from rag.settings import Settings
+
+    assistant = Assistant.open(Settings(index_dir=str(tmp_path / "idx"), k=3))
+    assert assistant.index_dir == tmp_path / "idx" and assistant.settings.k == 3
