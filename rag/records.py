@@ -164,9 +164,16 @@ class Answer:
     raw_answer: str = ""
     notices: list[str] = field(default_factory=list)
     # The model's own probability for each token of raw_answer, when its backend gives
-    # them (rag.answer.llm.token_probabilities), and the confidence read from them.
+    # them (rag.answer.llm.token_probabilities).
     token_probs: list[tuple[str, float]] | None = None
-    confidence: float | None = None
+
+    @property
+    def confidence(self) -> float | None:
+        """The model's confidence in its answer's words, read from ``token_probs``
+        (:func:`rag.answer.confidence.answer_confidence`); None without them."""
+        from rag.answer.confidence import answer_confidence
+
+        return answer_confidence(self.token_probs)
 
     def to_dict(self) -> dict[str, Any]:
         return {

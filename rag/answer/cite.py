@@ -207,14 +207,14 @@ def cite_located(answer: str, passage: Passage, start: int, end: int, supports: 
     quote = mask_injections(passage).text[start:end]
     if not quote.strip():
         return None
-    claim = without_title_names(_GLOSSED_PERIOD.sub("", shown_text), passage.title, passage.text)
-    # Nothing left once the title's names are out: the answer is the article's own subject
-    # ("L'Ouganda" for the sentence about "la perle de l'Afrique" in the article "Ouganda").
     from rag.text.analysis import tokenize
 
+    claim = without_title_names(_GLOSSED_PERIOD.sub("", shown_text), passage.title, passage.text)
     # Every word of the phrase is in the sentence, as an extractive reader's span would be:
     # the judge's coverage threshold lets "39 spectateurs" through against "39 des 43
-    # précédents MVP", which states a count of something else.
+    # précédents MVP", which states a count of something else. No word left once the
+    # title's names are out: the answer is the article's own subject ("L'Ouganda" for the
+    # sentence about "la perle de l'Afrique" in the article "Ouganda").
     terms = set(tokenize(claim, passage.language))
     if terms and (not terms <= set(tokenize(quote, passage.language)) or not supports(claim, quote)):
         return None

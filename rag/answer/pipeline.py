@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag.answer.cite import Verification, addresses_question, cite_located, verify_answer
-from rag.answer.confidence import answer_confidence
 from rag.answer.confirm import Confirmer
 from rag.answer.echo import is_degenerate, starts_as_echo
 from rag.answer.evidence import EvidenceSelector
@@ -268,7 +267,6 @@ class AnswerPipeline:
                 answer.notices.append(OVERVIEW_NOTICE[lang])
         answer.raw_answer = raw
         answer.token_probs = self.last_token_probs
-        answer.confidence = answer_confidence(self.last_token_probs)
         yield from self._finish(answer, result, t0)
 
     def _generate(self, messages: Messages, timings: Timings, t0: float,

@@ -29,7 +29,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.answer.confidence import answer_confidence
 from rag.errors import DatasetError, RagError
 from rag.eval.dataset import load_dataset
 
@@ -70,7 +69,6 @@ class Replay(_SavedRun):
         answer.raw_answer = raw
         # The saved run's token probabilities, so confidence_auc is measured on replays too.
         answer.token_probs = self.token_probs.get(question)
-        answer.confidence = answer_confidence(answer.token_probs)
         return answer
 
 
