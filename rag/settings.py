@@ -79,6 +79,10 @@ class Settings:
     context_budget: int = _opt(
         800, "Characters of evidence sentences sent to the LLM in total (0 = whole passages)."
     )
+    evidence_ratio: float = _opt(
+        0.7, "Evidence sentences must score at least this share of the best one's score to reach the LLM "
+        "(lower, with a larger --context-budget: more of each passage is read, at more prompt time)."
+    )
     confirm: bool = _opt(
         False, "Also ask the LLM whether each answer sentence's passage states it (slow on a CPU; see rag/answer/confirm.py)."
     )
@@ -132,6 +136,8 @@ class Settings:
             value = getattr(self, name)
             if value and not re.fullmatch(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?", value.strip()):
                 raise ConfigError(f"{name} must be a date written YYYY, YYYY-MM or YYYY-MM-DD (got {value!r}).")
+        if not 0 <= self.evidence_ratio <= 1:
+            raise ConfigError(f"evidence_ratio must be between 0 and 1 (got {self.evidence_ratio}).")
         if self.llm_timeout <= 0:
             raise ConfigError(f"llm_timeout must be positive (got {self.llm_timeout}).")
 

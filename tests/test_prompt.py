@@ -60,3 +60,27 @@ def test_each_article_names_its_subject_once_in_the_prompt() -> None:
     assert "[2] « Kenya » Le pays exporte du thé." in user
     assert "[3] (même article que le passage 1) Le président" in user
     assert user.count("Ouganda") == 1
+
+
+def test_a_lower_evidence_ratio_sends_more_of_each_passage(make_assistant):
+    # --evidence-ratio: sentences far below the best one reach the LLM only when asked for.
+    question = "Combien Mistral AI a-t-elle levé lors de son tour de table ?"
+
+    def sent(**kw):
+        prepared = make_assistant("", context_budget=5000, **kw).pipeline().prepare(question)
+        return sum(len(t) for t in prepared.texts), prepared.messages[-1]["content"]
+
+    strict, strict_prompt = sent(evidence_ratio=1.0)
+    wide, wide_prompt = sent(evidence_ratio=0.0)
+    assert 0 < strict < wide
+    assert len(strict_prompt) < len(wide_prompt)
+
+
+def test_the_evidence_ratio_is_a_share():
+    import pytest
+
+    from rag.errors import ConfigError
+    from rag.settings import Settings
+
+    with pytest.raises(ConfigError, match="evidence_ratio"):
+        Settings(evidence_ratio=1.5)

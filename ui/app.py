@@ -47,6 +47,7 @@ STATUS_TEXT = {
     "rewriting follow-up": "Reading the follow-up with the conversation…",
     "retrieving": "Searching the articles…",
     "generating": "Writing the answer…",
+    "retrying": "Writing the answer again…",
 }
 
 

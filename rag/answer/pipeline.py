@@ -182,7 +182,8 @@ class AnswerPipeline:
             return passages, [p.text for p in passages]
         if is_overview(question):  # several facts asked for: room for several sentences
             budget *= 2
-        texts = EvidenceSelector(self.retriever).select(question, lang, passages, budget=budget)
+        texts = EvidenceSelector(self.retriever, min_ratio=self.settings.evidence_ratio).select(
+            question, lang, passages, budget=budget)
         used = [i for i, t in enumerate(texts) if t]
         rest = [i for i, t in enumerate(texts) if not t]
         return [passages[i] for i in used + rest], [texts[i] for i in used]
