@@ -42,3 +42,21 @@ def test_the_fresh_set_has_both_languages_and_unanswerable_questions() -> None:
             mine = [i for i in items if i.lang == lang]
             assert sum(i.answerable for i in mine) >= 80 and sum(not i.answerable for i in mine) == 10
         assert {i.id.removesuffix("-fr") for i in items if i.lang == "fr"} == {i.id for i in items if i.lang == "en"}
+
+
+def test_distractor_pages_keep_french_text_and_skip_menus(tmp_path):
+    from rag.eval.distractors import write_distractors
+
+    src = tmp_path / "help"
+    src.mkdir()
+    body = " ".join(f"Vous pouvez régler la couche numéro {i} dans la boîte de dialogue des calques." for i in range(8))
+    (src / "page.html").write_text(
+        f"<html><head><title>5.2. Les calques</title></head><body><article><p>{body}</p>"
+        "<p>This command only works on images in RGB mode and is disabled otherwise.</p></article></body></html>",
+        encoding="utf-8")
+    (src / "menu.html").write_text("<html><head><title>Menu</title></head><body><p>Suivant</p></body></html>",
+                                   encoding="utf-8")
+    out = tmp_path / "out"
+    assert write_distractors(out, sources=(str(src / "*.html"),)) == 1
+    text = (out / "d000.txt").read_text(encoding="utf-8")
+    assert text.startswith("5.2. Les calques\n") and "couche numéro 7" in text and "RGB" not in text

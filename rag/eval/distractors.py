@@ -63,9 +63,10 @@ def title_of(page: str, fallback: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(m.group(1))).strip() if m else fallback
 
 
-def write_distractors(out: Path, *, count: int = 500, seed: int = 7) -> int:
-    """Write up to ``count`` French pages to ``out`` as ``d000.txt``…; returns how many."""
-    files = sorted(f for pattern in SOURCES for f in glob.glob(pattern, recursive=True))
+def write_distractors(out: Path, *, count: int = 500, seed: int = 7, sources: tuple[str, ...] = SOURCES) -> int:
+    """Write up to ``count`` French pages found by the glob patterns ``sources`` to ``out``
+    as ``d000.txt``…; returns how many."""
+    files = sorted(f for pattern in sources for f in glob.glob(pattern, recursive=True))
     random.Random(seed).shuffle(files)
     out.mkdir(parents=True, exist_ok=True)
     written = 0
