@@ -62,6 +62,17 @@ def test_each_article_names_its_subject_once_in_the_prompt() -> None:
     assert user.count("Ouganda") == 1
 
 
+def test_a_later_passage_of_an_article_does_not_repeat_its_outlet_and_date() -> None:
+    def passage(text: str) -> Passage:
+        return Passage(rank=1, doc_id="a.txt", chunk_id="a.txt:0", start=0, end=len(text), score=1.0, text=text,
+                       title="OpenAI perd de l'argent", language="fr", date="2024-06-11", outlet="Simseo")
+
+    user = build_messages("Combien OpenAI perd-elle ?", [passage("OpenAI perd 5 milliards."),
+                                                          passage("Ses revenus croissent.")], "fr")[-1]["content"]
+    assert "[1] « OpenAI perd de l'argent » (Simseo, article du 11 juin 2024) OpenAI perd" in user
+    assert "[2] (même article que le passage 1) Ses revenus croissent." in user
+
+
 def test_a_lower_evidence_ratio_sends_more_of_each_passage(make_assistant):
     # --evidence-ratio: sentences far below the best one reach the LLM only when asked for.
     question = "Combien Mistral AI a-t-elle levé lors de son tour de table ?"

@@ -170,6 +170,7 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
     """
     lines = []
     first_of: dict[str, int] = {}
+    label_of: dict[str, str | None] = {}
     for i, p in enumerate(passages, 1):
         text = (texts[i - 1] if texts is not None else p.text).replace("\n", " ").strip()
         if language:
@@ -180,13 +181,19 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
         if news:
             text = gloss_passage(text, p)
             label = article_label(p, language or p.language, text)
-        # The title once per article; its later passages point back to the first.
+        # The title once per article; its later passages point back to the first, and repeat
+        # its outlet and date only when they read differently (an inferred date is shown only
+        # beside a relative time phrase).
         head = ""
         if p.doc_id in first_of:
             head = SAME_ARTICLE.get(language or p.language, SAME_ARTICLE["en"]).format(n=first_of[p.doc_id]) + " "
+            if label == label_of.get(p.doc_id):
+                label = None
         elif p.title.strip():
             first_of[p.doc_id] = i
             head = f"« {short_title(p.title)} » "
+        if p.doc_id not in label_of:
+            label_of[p.doc_id] = label
         lines.append(f"[{i}] {head}({label}) {text}" if label else f"[{i}] {head}{text}")
     return "\n".join(lines)
 
@@ -194,14 +201,16 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
 SAME_ARTICLE = {"fr": "(même article que le passage {n})", "en": "(same article as passage {n})"}
 
 
-def short_title(title: str, max_chars: int = 80) -> str:
+def short_title(title: str, max_chars: int = 48) -> str:
     """An article's title for the prompt: its first line, cut at a word within ``max_chars``
-    (a news headline can run to a paragraph; every token costs prompt time).
+    (a news headline can run to a paragraph; every token costs prompt time). 48 and not 80:
+    the subject comes first in a headline, and on eval/dev.jsonl the cut saves about 11 of the
+    ~250 tokens each question adds to the cached prefix (README, session 10).
 
     >>> short_title("Université de Notre-Dame (2)")
     'Université de Notre-Dame (2)'
     >>> short_title("OpenAI est une ruine. Il a besoin de plus d'investissement, sinon il lui sera impossible de suivre Google.")
-    "OpenAI est une ruine. Il a besoin de plus d'investissement, sinon il lui sera…"
+    'OpenAI est une ruine. Il a besoin de plus…'
     """
     line = " ".join(title.split())
     if len(line) <= max_chars:
