@@ -169,8 +169,7 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
     modèle", in the article "Ouganda").
     """
     lines = []
-    first_of: dict[str, int] = {}
-    label_of: dict[str, str | None] = {}
+    first_of: dict[str, tuple[int, str | None]] = {}  # doc -> its first passage's number and label
     for i, p in enumerate(passages, 1):
         text = (texts[i - 1] if texts is not None else p.text).replace("\n", " ").strip()
         if language:
@@ -186,14 +185,13 @@ def format_passages(passages: Sequence[Passage], texts: Sequence[str] | None = N
         # beside a relative time phrase).
         head = ""
         if p.doc_id in first_of:
-            head = SAME_ARTICLE.get(language or p.language, SAME_ARTICLE["en"]).format(n=first_of[p.doc_id]) + " "
-            if label == label_of.get(p.doc_id):
+            n, first_label = first_of[p.doc_id]
+            head = SAME_ARTICLE.get(language or p.language, SAME_ARTICLE["en"]).format(n=n) + " "
+            if label == first_label:
                 label = None
         elif p.title.strip():
-            first_of[p.doc_id] = i
+            first_of[p.doc_id] = (i, label)
             head = f"« {short_title(p.title)} » "
-        if p.doc_id not in label_of:
-            label_of[p.doc_id] = label
         lines.append(f"[{i}] {head}({label}) {text}" if label else f"[{i}] {head}{text}")
     return "\n".join(lines)
 

@@ -21,13 +21,10 @@ from __future__ import annotations
 import argparse
 import glob
 import html
-import logging
 import random
 import re
 import sys
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 SOURCES = (
     "/usr/share/gimp/2.0/help/fr/*.html",
