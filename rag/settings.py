@@ -83,6 +83,10 @@ class Settings:
         0.7, "Evidence sentences must score at least this share of the best one's score to reach the LLM "
         "(lower, with a larger --context-budget: more of each passage is read, at more prompt time)."
     )
+    word_match: float = _opt(
+        0.65, "Across languages, a question word counts as found in a passage when the embedder puts one of the "
+        "passage's words at least this close (cosine; 0 = only the bilingual word list)."
+    )
     confirm: bool = _opt(
         False, "Also ask the LLM whether each answer sentence's passage states it (slow on a CPU; see rag/answer/confirm.py)."
     )
@@ -136,6 +140,8 @@ class Settings:
             value = getattr(self, name)
             if value and not re.fullmatch(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?", value.strip()):
                 raise ConfigError(f"{name} must be a date written YYYY, YYYY-MM or YYYY-MM-DD (got {value!r}).")
+        if not 0 <= self.word_match <= 1:
+            raise ConfigError(f"word_match must be between 0 and 1 (got {self.word_match}).")
         if not 0 <= self.evidence_ratio <= 1:
             raise ConfigError(f"evidence_ratio must be between 0 and 1 (got {self.evidence_ratio}).")
         if self.llm_timeout <= 0:

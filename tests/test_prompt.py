@@ -87,7 +87,7 @@ def test_a_lower_evidence_ratio_sends_more_of_each_passage(make_assistant):
     assert len(strict_prompt) < len(wide_prompt)
 
 
-def test_the_evidence_ratio_is_a_share():
+def test_the_evidence_ratio_and_the_word_match_are_shares():
     import pytest
 
     from rag.errors import ConfigError
@@ -95,3 +95,6 @@ def test_the_evidence_ratio_is_a_share():
 
     with pytest.raises(ConfigError, match="evidence_ratio"):
         Settings(evidence_ratio=1.5)
+    with pytest.raises(ConfigError, match="word_match"):
+        Settings(word_match=-0.1)
+    assert Settings(word_match=0).word_match == 0

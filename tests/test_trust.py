@@ -254,3 +254,45 @@ def test_a_short_answer_stated_by_the_sentence_the_question_points_to_is_shown(t
 def test_a_short_answer_read_elsewhere_than_where_the_question_points_still_abstains(tmp_path, fake_embedder):
     # "Levi's Stadium" is in the passage, but not in the sentence about Elway's last game.
     assert _elway(tmp_path, fake_embedder, "Levi's Stadium [1].").abstained
+
+
+def test_an_answer_made_of_the_questions_own_words_abstains_even_when_a_sentence_holds_it(tmp_path, fake_embedder):
+    # "Elway" to a question about Elway answers nothing, though the sentence the question
+    # points to states it (the located path used to show such echoes, cited).
+    assert _elway(tmp_path, fake_embedder, "Elway [1].").abstained
+    assert not _elway(tmp_path, fake_embedder, "Super Bowl XXXIII [1].").abstained
+
+
+class _WordVectors:
+    """An embedder where a word and its listed translation share one direction."""
+
+    GROUPS = [{"bay", "baie"}, {"host", "accueilli", "accueillir"}, {"employees", "employés"}]
+
+    def encode_passages(self, texts, **_):
+        import numpy as np
+
+        out = np.zeros((len(texts), 256), dtype=np.float32)
+        for i, t in enumerate(texts):
+            group = next((g for g, words in enumerate(self.GROUPS) if t.lower() in words), None)
+            out[i, group if group is not None else 3 + sum(map(ord, t.lower())) % 253] = 1.0
+        return out
+
+
+def test_the_focus_check_reads_a_foreign_quote_through_word_vectors_not_a_word_list():
+    import functools
+
+    from rag.answer.align import WordAligner
+    from rag.answer.cite import addresses_question
+
+    match = functools.partial(WordAligner(_WordVectors()).any_match, threshold=0.65)
+    question = "When did the bay host the championship?"
+    quote = ["La baie l'avait accueilli pour la dernière fois en 1985."]
+    # "bay", "host", "championship" are in no word list entry.
+    assert not addresses_question(question, "en", "1985 [1]", quote)
+    assert addresses_question(question, "en", "1985 [1]", quote, match)
+    # A quote about something else still fails: the vectors find no counterpart.
+    other = ["Le stade a coûté 1,2 milliard de dollars en 1985."]
+    assert not addresses_question(question, "en", "1985 [1]", other, match)
+    # Same language: the words themselves decide, the vectors are not consulted.
+    assert not addresses_question("Combien d'employés compte Mistral AI ?", "fr", "600 millions [1]",
+                                  ["Mistral AI a levé 600 millions d'euros."], match)

@@ -21,6 +21,9 @@ from rag.answer.markers import answer_sentences
 from rag.records import Citation, Passage
 from rag.text.sentences import sentence_spans
 
+# Whether some word of the first list has a counterpart in the second, across languages.
+WordMatch = Callable[[Sequence[str], Sequence[str]], bool]
+
 
 def question_focus(question: str, lang: str) -> set[str]:
     """Content terms of the question that are not names: what is asked about.
@@ -34,18 +37,23 @@ def question_focus(question: str, lang: str) -> set[str]:
             if t.kind == "word" and fold(t.surface) not in QUESTION_WORDS}
 
 
-def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[str]) -> bool:
+def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[str],
+                       word_match: WordMatch | None = None) -> bool:
     """Whether the answer, with its quotes, is about what the question asks.
 
     True facts about the right company do not answer "how many employees" when
     no word of the question's focus appears in the answer or its quotes. A
     question with no focus term (only names) is not checked.
 
+    A quote in the other language is read through the bilingual lexicon and, with
+    ``word_match`` (:meth:`rag.answer.align.WordAligner.any_match`), through the embedder:
+    a focus word whose vector is close to one of the quote's words ("bay"/"baie") counts.
+
     >>> addresses_question("Combien d'employés compte Mistral AI ?", "fr",
     ...                    "Mistral AI a levé 600 millions d'euros [1].", ["Mistral AI a levé 600 millions d'euros."])
     False
     """
-    from rag.text.analysis import detect_language, tokenize
+    from rag.text.analysis import analyze, detect_language, fold, tokenize
     from rag.text.lexicon import translate_stems
 
     focus = question_focus(question, lang)
@@ -61,7 +69,14 @@ def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[s
         for text_lang in ("fr", "en"):
             found.update(tokenize(text, text_lang))
     focus |= set(translate_stems(sorted(focus), lang))
-    return bool(focus & found)
+    if focus & found:
+        return True
+    foreign = [q for q in quotes if detect_language(q) != lang]
+    if word_match is None or not foreign:
+        return False
+    asked = sorted({t.surface for t in analyze(question, lang) if t.kind == "word" and fold(t.surface) not in QUESTION_WORDS})
+    words = sorted({t.surface for q in foreign for t in analyze(q, detect_language(q)) if t.kind == "word"})
+    return word_match(asked, words)
 
 
 @dataclass

@@ -9,6 +9,7 @@ zero-argument callable, so a question that abstains before generating never load
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import threading
@@ -18,7 +19,8 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rag.answer.cite import Verification, addresses_question, cite_located, verify_answer
+from rag.answer.align import aligner_for
+from rag.answer.cite import Verification, WordMatch, addresses_question, cite_located, verify_answer
 from rag.answer.confirm import Confirmer
 from rag.answer.echo import is_degenerate, starts_as_echo
 from rag.answer.evidence import EvidenceSelector
@@ -316,6 +318,13 @@ class AnswerPipeline:
         timings.completion_tokens += len(pieces)
         return "" if echoed else "".join(pieces).strip()
 
+    def word_match(self) -> WordMatch | None:
+        """Cross-lingual word matching through the embedder (None when ``word_match`` is 0)."""
+        threshold = self.settings.word_match
+        if threshold <= 0:
+            return None
+        return functools.partial(aligner_for(self.retriever.embedder).any_match, threshold=threshold)
+
     def short(self, question: str) -> bool:
         """Whether ``question`` is answered by a short phrase (:func:`rag.answer.prompt.asks_for_fact`)."""
         return self.settings.short_answers and asks_for_fact(question)
@@ -325,10 +334,12 @@ class AnswerPipeline:
 
         A short answer the checks reject is still shown when the evidence sentence that
         bears most on the question states it (:meth:`located`)."""
-        if not strip_markers(raw) or is_abstain_token(raw):
+        question = answer.standalone_question or answer.question
+        if not strip_markers(raw) or is_abstain_token(raw) or is_degenerate(raw, question, answer.language):
+            # Nothing but the question's own words ("Newton" to "Qui a arraché le ballon à
+            # Newton ?") answers nothing, even when a sentence holds them (outside-fr, fresh).
             return None
         result = self.checked(answer, raw, evidence)
-        question = answer.standalone_question or answer.question
         if result is None and self.settings.located_answers and evidence and self.short(question):
             result = self.located(answer, raw, len(evidence))
         return result
@@ -384,7 +395,7 @@ class AnswerPipeline:
             subject = overview_subject(question, answer.language)
             if not any(names_subject(text, subject) for text in cited):
                 return None
-        elif not addresses_question(question, answer.language, result.answer, cited):
+        elif not addresses_question(question, answer.language, result.answer, cited, self.word_match()):
             return None
         return result
 
