@@ -157,7 +157,8 @@ class Assistant:
                     reranker = CrossEncoderReranker(self.settings.reranker)
                 channels = self.settings.channels
                 self._retriever = Retriever(data, self.embedder, reranker=reranker, news=self.settings.news,
-                                            use_dense=channels != "lexical", use_lexical=channels != "dense")
+                                            use_dense=channels != "lexical", use_lexical=channels != "dense",
+                                            word_match=self.settings.retrieval_word_match)
             return self._retriever
 
     def pipeline(self) -> AnswerPipeline:

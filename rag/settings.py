@@ -87,6 +87,10 @@ class Settings:
         0.65, "Across languages, a question word counts as found in a passage when the embedder puts one of the "
         "passage's words at least this close (cosine; 0 = only the bilingual word list)."
     )
+    retrieval_word_match: float = _opt(
+        0.8, "Across languages, sentence ranking and evidence selection also match a question word to a passage "
+        "word the embedder puts at least this close (cosine; 0 = the bilingual word list only)."
+    )
     confirm: bool = _opt(
         False, "Also ask the LLM whether each answer sentence's passage states it (slow on a CPU; see rag/answer/confirm.py)."
     )
@@ -140,6 +144,8 @@ class Settings:
             value = getattr(self, name)
             if value and not re.fullmatch(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?", value.strip()):
                 raise ConfigError(f"{name} must be a date written YYYY, YYYY-MM or YYYY-MM-DD (got {value!r}).")
+        if not 0 <= self.retrieval_word_match <= 1:
+            raise ConfigError(f"retrieval_word_match must be between 0 and 1 (got {self.retrieval_word_match}).")
         if not 0 <= self.word_match <= 1:
             raise ConfigError(f"word_match must be between 0 and 1 (got {self.word_match}).")
         if not 0 <= self.evidence_ratio <= 1:

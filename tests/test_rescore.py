@@ -43,3 +43,23 @@ def _first_chunk(tmp_path, fake_embedder, rescore: float) -> str:
 def test_the_sentence_holding_the_rare_terms_lifts_its_chunk_to_the_top(tmp_path, fake_embedder):
     assert "Kubiak" not in _first_chunk(tmp_path, fake_embedder, 0.0)  # the common words win without it
     assert "Kubiak" in _first_chunk(tmp_path, fake_embedder, 0.3)
+
+
+def test_a_question_word_counts_in_a_foreign_sentence_through_its_counterpart():
+    from rag.answer.evidence import lexical_scores
+
+    sentences = ["L'entraîneur est tombé malade pendant le voyage.", "L'entraîneur a gagné le match du voyage."]
+    question = "Which coach fell ill during the trip?"  # "ill"/"malade" is in no word list
+
+    def counterparts(words, others):
+        meaning = {"ill": "malade", "coach": "entraîneur", "trip": "voyage"}
+        return [o for o in others if o in {meaning.get(w.lower()) for w in words}]
+
+    plain = lexical_scores(question, "en", ["fr", "fr"], sentences)
+    aligned = lexical_scores(question, "en", ["fr", "fr"], sentences, counterparts)
+    assert plain[0] == plain[1]  # nothing tells them apart without the counterparts
+    assert aligned[0] > aligned[1]
+    # Same language: counterparts are not consulted.
+    same = lexical_scores("Quel entraîneur est tombé malade ?", "fr", ["fr", "fr"], sentences,
+                          lambda words, others: 1 / 0)
+    assert same[0] > same[1]

@@ -65,6 +65,13 @@ class WordAligner:
             return np.zeros(len(words), dtype=np.float32)
         return (self.vectors(words) @ self.vectors(others).T).max(axis=1)
 
+    def counterparts(self, words: Sequence[str], others: Sequence[str], *, threshold: float = DEFAULT_THRESHOLD) -> list[str]:
+        """Those of ``others`` whose vector is at least ``threshold`` close to one of ``words``."""
+        if not words or not others:
+            return []
+        sims = (self.vectors(others) @ self.vectors(words).T).max(axis=1)
+        return [o for o, s in zip(others, sims) if s >= threshold]
+
     def any_match(self, words: Sequence[str], others: Sequence[str], *, threshold: float = DEFAULT_THRESHOLD) -> bool:
         """Whether some word of ``words`` has a counterpart in ``others`` at or above ``threshold``."""
         return bool(words) and bool(others) and float(self.best(words, others).max()) >= threshold

@@ -11,7 +11,7 @@ quotes use the full passage text and exact offsets.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,9 @@ from rag.text.sentences import sentence_spans
 
 if TYPE_CHECKING:
     from rag.answer.retrieve import Retriever
+
+# Those of the second words (a sentence's) that mean one of the first (a question's), across languages.
+Counterparts = Callable[[Sequence[str], Sequence[str]], list[str]]
 
 
 @dataclass(frozen=True)
@@ -88,13 +91,16 @@ _ANAPHORIC = re.compile(
 )
 
 
-def lexical_scores(question: str, question_lang: str, langs: Sequence[str], sentences: Sequence[str]) -> np.ndarray:
+def lexical_scores(question: str, question_lang: str, langs: Sequence[str], sentences: Sequence[str],
+                   counterparts: Counterparts | None = None) -> np.ndarray:
     """IDF-weighted share of the question's terms found in each sentence.
 
     The IDF is computed over the candidate sentences themselves, so a term in
     every sentence (the company the question is about) counts little and the
     rarer terms that pin down the fact ("perdre", "revenus") count most. English
-    questions are also matched through the bilingual lexicon.
+    questions are also matched through the bilingual lexicon and, with
+    ``counterparts`` (:meth:`rag.answer.align.WordAligner.counterparts`), through the
+    sentences' words the embedder puts close to the question's words.
 
     >>> scores = lexical_scores("Combien OpenAI perd ?", "fr", ["fr", "fr"], ["OpenAI perd 5 milliards.", "OpenAI grandit."])
     >>> [round(float(x), 2) for x in scores]
@@ -112,6 +118,14 @@ def lexical_scores(question: str, question_lang: str, langs: Sequence[str], sent
             if lang != question_lang:
                 q_terms[lang] |= set(translate_stems(own, question_lang))
         sent_terms.append(set(tokenize(text, lang)))
+    if counterparts is not None and any(lang != question_lang for lang in langs):
+        from rag.text.analysis import analyze
+
+        asked = sorted({t.surface for t in analyze(question, question_lang) if t.kind == "word"})
+        for lang in {x for x in langs if x != question_lang}:
+            words = sorted({t.surface for x, text in zip(langs, sentences) if x == lang
+                            for t in analyze(text, lang) if t.kind == "word"})
+            q_terms[lang] |= {t.text for w in counterparts(asked, words) for t in analyze(w, lang)}
     n = len(sentences)
     df: dict[str, int] = {}
     for terms in sent_terms:
@@ -235,7 +249,7 @@ class EvidenceSelector:
         if not spans:
             return []
         lexical = lexical_scores(question, language, [passages[i].language for i, _, _ in spans],
-                                 [passages[i].text[s:e] for i, s, e in spans])
+                                 [passages[i].text[s:e] for i, s, e in spans], self.retriever.counterparts())
         scores = dense + self.lexical_weight * lexical
         return [Candidate(i, s, e, float(sc)) for (i, s, e), sc in zip(spans, scores)]
 

@@ -9,6 +9,7 @@ trusted less (weights set on the dev set, see ``FusionWeights``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer.evidence import lexical_scores
+from rag.answer.evidence import Counterparts, lexical_scores
 from rag.answer.news import date_ranked, passage_fields, without_copies
 from rag.index import vectors
 from rag.index.chunk import retrieval_texts
@@ -118,8 +119,11 @@ class Retriever:
 
     def __init__(self, data: IndexData, embedder: Embedder, *, weights: FusionWeights | None = None,
                  candidates: int = 40, use_lexical: bool = True, use_dense: bool = True,
-                 reranker: Any = None, rerank_depth: int = 20, news: bool = True) -> None:
+                 reranker: Any = None, rerank_depth: int = 20, news: bool = True, word_match: float = 0.0) -> None:
         self.data = data
+        # Across languages, sentence terms also match the question's words through word
+        # vectors at this cosine (rag.answer.align; 0 = the bilingual word list only).
+        self.word_match = word_match
         self.news = news
         self.embedder = embedder
         self.weights = weights or FusionWeights()
@@ -257,13 +261,21 @@ class Retriever:
             langs.extend([doc.language] * rows.size)
         if not texts:
             return fused
-        scores = np.concatenate(dense) + lexical_scores(question, language, langs, texts)
+        scores = np.concatenate(dense) + lexical_scores(question, language, langs, texts, self.counterparts())
         best = np.zeros(len(top))
         np.maximum.at(best, np.asarray(owners), scores)
         top_fused = max(f for _, f in top) or 1.0
         combined = [f / top_fused + self.weights.rescore * float(b) for (_, f), b in zip(top, best)]
         order = sorted(range(len(top)), key=lambda j: -combined[j])
         return [top[j] for j in order] + rest
+
+    def counterparts(self) -> Counterparts | None:
+        """A sentence's words that mean a question's words across languages, or None when off."""
+        if self.word_match <= 0:
+            return None
+        from rag.answer.align import aligner_for
+
+        return functools.partial(aligner_for(self.embedder).counterparts, threshold=self.word_match)
 
     def retrieve(self, question: str, *, k: int, language: str, since: dt.date | None = None,
                  until: dt.date | None = None) -> tuple[list[Passage], float]:

@@ -248,7 +248,8 @@ def run_bench(settings: Settings, *, dataset: str | Path | None = None, json_pat
         result.update(seed_result)
     from rag.answer.retrieve import Retriever
 
-    latencies = retrieval_latencies(Retriever(seed_data, assistant.embedder), questions, k=settings.k)
+    latencies = retrieval_latencies(Retriever(seed_data, assistant.embedder, word_match=settings.retrieval_word_match),
+                                    questions, k=settings.k)
     result["retrieval_ms_p50_seeds"] = rounded(percentile(latencies, 50), 2)
     result["retrieval_ms_p95_seeds"] = rounded(percentile(latencies, 95), 2)
 

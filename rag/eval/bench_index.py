@@ -130,7 +130,7 @@ def bench_synthetic(assistant: Any, seed_data: Any, questions: Sequence[tuple[st
                         f"real vectors ({reuse.reused}), others are perturbed copies ({reuse.filled}, "
                         f"noise 0.02/dim, normalised)")
     data = load_index(full_dir, verify=False)
-    latencies = retrieval_latencies(Retriever(data, embedder), questions, k=s.k)
+    latencies = retrieval_latencies(Retriever(data, embedder, word_match=s.retrieval_word_match), questions, k=s.k)
     return {
         "synthetic_chunks": len(data.chunks),
         "synthetic_embedded_chunks": measured.embedded_chunks,
