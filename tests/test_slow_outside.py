@@ -122,3 +122,22 @@ def test_planted_instructions_are_never_supported_claims(hostile, question):
     for payload in ("100 milliards", "100 billion"):
         if payload in supported_text:
             assert any(payload in s for s in ans.unsupported_sentences), ans.to_dict()
+
+
+def test_the_focus_check_reads_french_quotes_through_the_real_embedders_word_vectors(french_articles):
+    import functools
+
+    from rag.answer.align import aligner_for
+    from rag.answer.cite import addresses_question
+
+    aligner = aligner_for(french_articles.embedder)
+    match = functools.partial(aligner.any_match, threshold=french_articles.settings.word_match)
+    question = "When did the San Francisco Bay area last host the Super Bowl?"
+    quote = ["La région de la baie de San Francisco l'avait accueilli pour la dernière fois en 1985 (Super Bowl XIX)."]
+    assert addresses_question(question, "en", "1985 [1]", quote, match)
+    # A true sentence about something else does not answer it.
+    unrelated = ["Ce stade de 1,2 milliard de dollars a ouvert ses portes en 2014."]
+    assert not addresses_question(question, "en", "2014 [1]", unrelated, match)
+    # Translations are close, unrelated words are not (USE multilingual, measured 0.68 and 0.20).
+    close, far = aligner.best(["bay", "employees"], ["baie", "dollars"])
+    assert close >= french_articles.settings.word_match > far
