@@ -98,3 +98,12 @@ def test_the_evidence_ratio_and_the_word_match_are_shares():
     with pytest.raises(ConfigError, match="word_match"):
         Settings(word_match=-0.1)
     assert Settings(word_match=0).word_match == 0
+
+
+def test_the_word_match_settings_are_cli_flags():
+    from rag.cli import build_parser
+    from rag.settings import settings_from_args
+
+    args = build_parser().parse_args(["ask", "Qui ?", "--word-match", "0", "--retrieval-word-match", "0.9"])
+    settings = settings_from_args(args)
+    assert (settings.word_match, settings.retrieval_word_match) == (0.0, 0.9)
