@@ -144,12 +144,9 @@ class Settings:
             value = getattr(self, name)
             if value and not re.fullmatch(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?", value.strip()):
                 raise ConfigError(f"{name} must be a date written YYYY, YYYY-MM or YYYY-MM-DD (got {value!r}).")
-        if not 0 <= self.retrieval_word_match <= 1:
-            raise ConfigError(f"retrieval_word_match must be between 0 and 1 (got {self.retrieval_word_match}).")
-        if not 0 <= self.word_match <= 1:
-            raise ConfigError(f"word_match must be between 0 and 1 (got {self.word_match}).")
-        if not 0 <= self.evidence_ratio <= 1:
-            raise ConfigError(f"evidence_ratio must be between 0 and 1 (got {self.evidence_ratio}).")
+        for name in ("evidence_ratio", "word_match", "retrieval_word_match"):  # shares and cosines
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"{name} must be between 0 and 1 (got {getattr(self, name)}).")
         if self.llm_timeout <= 0:
             raise ConfigError(f"llm_timeout must be positive (got {self.llm_timeout}).")
 

@@ -67,10 +67,9 @@ class WordAligner:
 
     def counterparts(self, words: Sequence[str], others: Sequence[str], *, threshold: float = DEFAULT_THRESHOLD) -> list[str]:
         """Those of ``others`` whose vector is at least ``threshold`` close to one of ``words``."""
-        if not words or not others:
+        if not words:
             return []
-        sims = (self.vectors(others) @ self.vectors(words).T).max(axis=1)
-        return [o for o, s in zip(others, sims) if s >= threshold]
+        return [o for o, s in zip(others, self.best(others, words)) if s >= threshold]
 
     def any_match(self, words: Sequence[str], others: Sequence[str], *, threshold: float = DEFAULT_THRESHOLD) -> bool:
         """Whether some word of ``words`` has a counterpart in ``others`` at or above ``threshold``."""

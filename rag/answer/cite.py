@@ -12,6 +12,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rag.answer.claims import mask_injections  # the planted-instruction detector lives with the judge's checks
 from rag.answer.clauses import without_title_names
@@ -20,6 +21,9 @@ from rag.answer.echo import QUESTION_WORDS, adds_content
 from rag.answer.markers import answer_sentences
 from rag.records import Citation, Passage
 from rag.text.sentences import sentence_spans
+
+if TYPE_CHECKING:
+    from rag.text.analysis import Term
 
 # Whether some word of the first list has a counterpart in the second, across languages.
 WordMatch = Callable[[Sequence[str], Sequence[str]], bool]
@@ -31,10 +35,13 @@ def question_focus(question: str, lang: str) -> set[str]:
     >>> sorted(question_focus("Combien d'employés compte Mistral AI ?", "fr"))
     ['compt', 'emploi']
     """
+    return {t.text for t in _focus_terms(question, lang)}
+
+
+def _focus_terms(question: str, lang: str) -> list[Term]:
     from rag.text.analysis import analyze, fold
 
-    return {t.text for t in analyze(question, lang)
-            if t.kind == "word" and fold(t.surface) not in QUESTION_WORDS}
+    return [t for t in analyze(question, lang) if t.kind == "word" and fold(t.surface) not in QUESTION_WORDS]
 
 
 def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[str],
@@ -53,7 +60,7 @@ def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[s
     ...                    "Mistral AI a levé 600 millions d'euros [1].", ["Mistral AI a levé 600 millions d'euros."])
     False
     """
-    from rag.text.analysis import analyze, detect_language, fold, tokenize
+    from rag.text.analysis import analyze, detect_language, tokenize
     from rag.text.lexicon import translate_stems
 
     focus = question_focus(question, lang)
@@ -74,7 +81,7 @@ def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[s
     foreign = [q for q in quotes if detect_language(q) != lang]
     if word_match is None or not foreign:
         return False
-    asked = sorted({t.surface for t in analyze(question, lang) if t.kind == "word" and fold(t.surface) not in QUESTION_WORDS})
+    asked = sorted({t.surface for t in _focus_terms(question, lang)})
     words = sorted({t.surface for q in foreign for t in analyze(q, detect_language(q)) if t.kind == "word"})
     return word_match(asked, words)
 

@@ -106,26 +106,26 @@ def lexical_scores(question: str, question_lang: str, langs: Sequence[str], sent
     >>> [round(float(x), 2) for x in scores]
     [1.0, 0.39]
     """
-    from rag.text.analysis import tokenize
+    from rag.text.analysis import analyze, tokenize
     from rag.text.lexicon import translate_stems
 
     q_terms: dict[str, set[str]] = {}
     sent_terms = []
+    foreign: dict[str, dict[str, str]] = {}  # language -> the sentences' words (surface -> term)
     for lang, text in zip(langs, sentences):
         if lang not in q_terms:
             own = tokenize(question, question_lang)
             q_terms[lang] = set(own) | set(tokenize(question, lang))
             if lang != question_lang:
                 q_terms[lang] |= set(translate_stems(own, question_lang))
-        sent_terms.append(set(tokenize(text, lang)))
-    if counterparts is not None and any(lang != question_lang for lang in langs):
-        from rag.text.analysis import analyze
-
+        terms = analyze(text, lang)
+        sent_terms.append({t.text for t in terms})
+        if counterparts is not None and lang != question_lang:
+            foreign.setdefault(lang, {}).update((t.surface, t.text) for t in terms if t.kind == "word")
+    if foreign:
         asked = sorted({t.surface for t in analyze(question, question_lang) if t.kind == "word"})
-        for lang in {x for x in langs if x != question_lang}:
-            words = sorted({t.surface for x, text in zip(langs, sentences) if x == lang
-                            for t in analyze(text, lang) if t.kind == "word"})
-            q_terms[lang] |= {t.text for w in counterparts(asked, words) for t in analyze(w, lang)}
+        for lang, words in foreign.items():
+            q_terms[lang] |= {words[w] for w in counterparts(asked, sorted(words))}
     n = len(sentences)
     df: dict[str, int] = {}
     for terms in sent_terms:
