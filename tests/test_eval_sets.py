@@ -13,14 +13,22 @@ from rag.eval.dataset import load_dataset
 from .conftest import ROOT
 
 SETS = [
-    (ROOT / "eval" / "dev.jsonl", ROOT / "seeds"),
-    *[(ROOT / "eval" / name / f"{split}.jsonl", ROOT / "eval" / name / "docs")
+    (ROOT / "eval" / "dev.jsonl", (ROOT / "seeds",)),
+    *[(ROOT / "eval" / name / f"{split}.jsonl", (ROOT / "eval" / name / "docs",))
       for name in ("outside", "outside-fr", "fresh") for split in ("tune", "check")],
+    # Overview questions over the seeds and both sets of encyclopedia pages.
+    (ROOT / "eval" / "overview" / "tune.jsonl",
+     (ROOT / "seeds", ROOT / "eval" / "outside-fr" / "docs", ROOT / "eval" / "fresh" / "docs")),
 ]
 
 
-@pytest.mark.parametrize(("dataset", "docs"), SETS, ids=lambda p: "/".join(Path(p).parts[-2:]))
-def test_gold_quotes_are_exact_substrings_of_their_articles(dataset: Path, docs: Path) -> None:
+def _article(folders: tuple[Path, ...], name: str) -> Path:
+    return next((f / name for f in folders if (f / name).is_file()), folders[0] / name)
+
+
+@pytest.mark.parametrize(("dataset", "docs"), SETS,
+                         ids=lambda p: "/".join(Path(p).parts[-2:]) if isinstance(p, Path) else "docs")
+def test_gold_quotes_are_exact_substrings_of_their_articles(dataset: Path, docs: tuple[Path, ...]) -> None:
     items = load_dataset(dataset)
     assert items
     texts: dict[str, str] = {}
@@ -31,7 +39,7 @@ def test_gold_quotes_are_exact_substrings_of_their_articles(dataset: Path, docs:
         assert item.answers and item.gold, item.id
         for gold in item.gold:
             if gold.doc not in texts:
-                texts[gold.doc] = (docs / gold.doc).read_text(encoding="utf-8")
+                texts[gold.doc] = _article(docs, gold.doc).read_text(encoding="utf-8")
             assert gold.quote in texts[gold.doc], (item.id, gold.doc, gold.quote[:60])
 
 
@@ -60,3 +68,11 @@ def test_distractor_pages_keep_french_text_and_skip_menus(tmp_path):
     assert write_distractors(out, sources=(str(src / "*.html"),)) == 1
     text = (out / "d000.txt").read_text(encoding="utf-8")
     assert text.startswith("5.2. Les calques\n") and "couche numéro 7" in text and "RGB" not in text
+
+
+def test_every_overview_question_lists_the_facts_a_summary_should_give() -> None:
+    items = load_dataset(ROOT / "eval" / "overview" / "tune.jsonl")
+    assert {i.lang for i in items} == {"fr", "en"}
+    for item in items:
+        assert item.answerable and len(item.facts) >= 3, item.id
+        assert set(item.answers) == {s for fact in item.facts for s in fact}, item.id

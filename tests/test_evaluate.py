@@ -189,6 +189,8 @@ GOOD = {"id": "q1", "lang": "fr", "question": "Qui ?", "answers": ["Paul"],
     (json.dumps({**GOOD, "answerable": "yes"}), "'answerable'"),
     (json.dumps({**GOOD, "gold": [{"doc": "a.txt"}]}), "'doc' and 'quote'"),
     (json.dumps({**GOOD, "answerable": False}), "must have empty 'answers'"),
+    (json.dumps({**GOOD, "facts": [["600 millions"], []]}), "'facts' must be a list"),
+    (json.dumps({**GOOD, "facts": "600 millions"}), "'facts' must be a list"),
     (json.dumps(GOOD), "duplicate id 'q1'"),
     ("[1, 2]", "expected a JSON object"),
 ])
@@ -210,6 +212,28 @@ def test_load_dataset_rejects_missing_and_empty_files(tmp_path):
 def test_item_round_trips():
     it = EvalItem.from_dict(GOOD)
     assert EvalItem.from_dict(it.to_dict()) == it
+    with_facts = EvalItem.from_dict({**GOOD, "facts": [["Paul"], ["1900", "mil neuf cents"]]})
+    assert with_facts.facts == (("Paul",), ("1900", "mil neuf cents"))
+    assert EvalItem.from_dict(with_facts.to_dict()) == with_facts
+
+
+def test_fact_recall_counts_the_facts_an_overview_gives():
+    # An overview that names two of the article's three main facts; abstaining gives none.
+    facts = [["600 millions", "600 million"], ["6 milliards", "6 billion"], ["Microsoft"]]
+    it = EvalItem.from_dict({"id": "ov", "lang": "fr", "question": "Que disent les articles sur Mistral AI ?",
+                             "answers": ["600 millions"], "gold": [{"doc": "doc_b.txt", "quote": "5 milliards"}],
+                             "answerable": True, "facts": facts})
+    gold = locate_quote(DOCS["doc_b.txt"], "5 milliards", doc="doc_b.txt")
+    said = answer(it.question, "Mistral AI a levé 600 millions d'euros [1]. Elle vaut 6 milliards [1].")
+    r = score_question(it, [B1], said, gold, judge=WordsJudge(), language_of=fake_language)
+    assert r.fact_recall == pytest.approx(2 / 3)
+    shy = score_question(it, [B1], answer(it.question, "Je ne sais pas.", abstained=True), gold,
+                         judge=WordsJudge(), language_of=fake_language)
+    assert shy.fact_recall == 0.0
+    plain = score_question(item("q", "fr", "Combien ?", ["5 milliards"], [("doc_b.txt", "5 milliards")]), [B1],
+                           said, gold, judge=WordsJudge(), language_of=fake_language)
+    assert plain.fact_recall is None
+    assert summarize([r, shy, plain]).fact_recall == pytest.approx(1 / 3)
 
 
 # --------------------------------------------------------------------------- retrieval

@@ -2,7 +2,8 @@
 
 Each line holds ``id``, ``lang``, ``question``, ``answers`` (strings the answer
 must contain), ``gold`` (exact quotes of the documents that support it) and
-``answerable``. A bad file or line raises :class:`~rag.errors.DatasetError`
+``answerable``; an overview question may add ``facts``, the main facts a summary
+should give, each a list of strings any one of which shows it (``fact_recall``). A bad file or line raises :class:`~rag.errors.DatasetError`
 naming the file, the line and what to fix.
 """
 
@@ -42,9 +43,10 @@ class EvalItem:
     answers: tuple[str, ...] = ()
     gold: tuple[GoldQuote, ...] = ()
     answerable: bool = True
+    facts: tuple[tuple[str, ...], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "id": self.id,
             "lang": self.lang,
             "question": self.question,
@@ -52,6 +54,9 @@ class EvalItem:
             "gold": [g.to_dict() for g in self.gold],
             "answerable": self.answerable,
         }
+        if self.facts:
+            d["facts"] = [list(f) for f in self.facts]
+        return d
 
     @classmethod
     def from_dict(cls, d: Any) -> EvalItem:
@@ -94,8 +99,14 @@ class EvalItem:
             raise ValueError("an answerable question needs at least one 'gold' quote")
         if not d["answerable"] and answers:
             raise ValueError("an unanswerable question must have empty 'answers'")
+        facts = d.get("facts", [])
+        if (not isinstance(facts, list) or not all(isinstance(f, list) and f for f in facts)
+                or not all(isinstance(x, str) and x.strip() for f in facts for x in f)):
+            raise ValueError("'facts' must be a list of non-empty lists of non-empty strings")
+        if facts and not d["answerable"]:
+            raise ValueError("an unanswerable question has no 'facts'")
         return cls(id=item_id, lang=lang, question=question, answers=tuple(answers),
-                   gold=tuple(gold), answerable=d["answerable"])
+                   gold=tuple(gold), answerable=d["answerable"], facts=tuple(tuple(f) for f in facts))
 
 
 def load_dataset(path: str | Path) -> list[EvalItem]:

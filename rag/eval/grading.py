@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rag.answer.markers import strip_markers
 from rag.text.analysis import fold, identify_language
@@ -135,6 +135,16 @@ def answer_matches(answer: str, expected: Iterable[str]) -> bool:
         if " " + " ".join(tokens) + whole_end in said:
             return True
     return False
+
+
+def fact_recall(answer: str, facts: Sequence[Sequence[str]]) -> float:
+    """Share of ``facts`` the answer gives, a fact counting when one of its strings
+    matches (:func:`answer_matches`): how complete a summary is.
+
+    >>> fact_recall("Mistral AI a levé 600 millions d'euros [1].", [["600 millions"], ["6 milliards", "6 billion"]])
+    0.5
+    """
+    return sum(answer_matches(answer, f) for f in facts) / len(facts) if facts else 0.0
 
 
 def correct(contains: bool, f1: float) -> bool:

@@ -20,7 +20,7 @@ from rag.answer.markers import strip_markers
 from rag.answer.prompt import is_abstain_token
 from rag.eval.alce import CitationScore, SentenceCheck, citation_evidence, claim_sentences, same_doc, score_citations
 from rag.eval.dataset import EvalItem
-from rag.eval.grading import answer_language, answer_matches, best_f1, correct
+from rag.eval.grading import answer_language, answer_matches, best_f1, correct, fact_recall
 from rag.records import Answer, Citation, Passage
 from rag.text.sentences import normalize_text
 
@@ -205,6 +205,7 @@ class QuestionResult:
     correct: bool | None = None
     answer_correct: bool | None = None
     answer_f1: float | None = None
+    fact_recall: float | None = None  # overview questions with facts: share of them the answer gives
     citation_recall: float | None = None
     citation_precision: float | None = None
     sentences: list[SentenceCheck] = field(default_factory=list)
@@ -279,6 +280,8 @@ def score_question(item: EvalItem, passages: Sequence[Passage] | None, answer: A
         row.answer_correct = not row.abstained and answer_matches(answer.answer, item.answers)
         row.answer_f1 = 0.0 if row.abstained else best_f1(answer.answer, item.answers)
         row.correct = not row.abstained and correct(row.answer_correct, row.answer_f1)
+        if item.facts:
+            row.fact_recall = 0.0 if row.abstained else fact_recall(answer.answer, item.facts)
         if row.abstained:
             row.reasons.append("abstained on answerable question" + _abstained_by(answer.raw_answer))
         elif not row.correct:

@@ -31,6 +31,7 @@ TABLE_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("accuracy (contains or F1>=0.5)", ("accuracy",), "ratio"),
     ("answer accuracy (contains)", ("answer_accuracy",), "ratio"),
     ("answer F1", ("answer_f1",), "ratio"),
+    ("fact recall (overview questions)", ("fact_recall",), "ratio"),
     ("abstention accuracy", ("abstention_accuracy",), "ratio"),
     ("false abstention rate", ("false_abstention_rate",), "ratio"),
     ("wrong but cited rate", ("wrong_but_cited_rate",), "ratio"),

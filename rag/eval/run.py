@@ -66,6 +66,8 @@ class Metrics:
     accuracy: float | None = None
     answer_accuracy: float | None = None
     answer_f1: float | None = None
+    # Overview questions that list their main facts: the share of those facts the answers give.
+    fact_recall: float | None = None
     abstention_accuracy: float | None = None
     false_abstention_rate: float | None = None
     # Among answers given (not abstentions), to any question: graded wrong yet
@@ -141,6 +143,7 @@ def summarize(rows: Sequence[QuestionResult], *, retrieval_only: bool = False,
     metrics.accuracy = mean(bool(r.correct) for r in graded)
     metrics.answer_accuracy = mean(bool(r.answer_correct) for r in graded)
     metrics.answer_f1 = mean(r.answer_f1 or 0.0 for r in graded)
+    metrics.fact_recall = mean(r.fact_recall for r in graded if r.fact_recall is not None)
     metrics.abstention_accuracy = mean(bool(r.abstained) for r in unanswerable if r.answer is not None)
     metrics.false_abstention_rate = mean(bool(r.abstained) for r in graded)
     metrics.wrong_but_cited_rate = mean(bool(r.wrong_but_cited) for r in answered if not r.abstained)
