@@ -63,3 +63,17 @@ def test_a_question_word_counts_in_a_foreign_sentence_through_its_counterpart():
     same = lexical_scores("Quel entraîneur est tombé malade ?", "fr", ["fr", "fr"], sentences,
                           lambda words, others: 1 / 0)
     assert same[0] > same[1]
+
+
+def test_a_question_word_weighs_once_however_many_translations_it_has():
+    # "lose" has six French forms in the word list, "year" three. Counted as terms of their own,
+    # they let a sentence piling up forms of the same two words ("pertes", "déficit", "annuel",
+    # "an") outscore the one that states what is asked ("ChatGPT perdra … cette année").
+    from rag.answer.evidence import lexical_scores
+
+    question = "How much will ChatGPT lose this year?"
+    sentences = ["Cette année, ChatGPT perdra 5 milliards.", "Des pertes et un déficit annuel depuis un an.",
+                 "Les pertes de Meta se creusent."]
+    scores = lexical_scores(question, "en", ["fr"] * 3, sentences)
+    assert scores[0] > scores[1] > scores[2]
+    assert round(float(scores[0]), 2) == 1.0  # every word of the question is there, in one form or another

@@ -102,42 +102,56 @@ def lexical_scores(question: str, question_lang: str, langs: Sequence[str], sent
     ``counterparts`` (:meth:`rag.answer.align.WordAligner.counterparts`), through the
     sentences' words the embedder puts close to the question's words.
 
+    Each question word counts once, whichever of its forms or translations a sentence
+    holds: "lose" is matched by "perdra" or by "pertes", and weighs what its rarest
+    form present among the candidates weighs. (Counting every translation as a term of
+    its own let a sentence holding "pertes" and "an" outscore the one stating "perdra
+    environ 5 milliards cette année": the question's total weight grew with the length
+    of the word list, not with what it asks.)
+
     >>> scores = lexical_scores("Combien OpenAI perd ?", "fr", ["fr", "fr"], ["OpenAI perd 5 milliards.", "OpenAI grandit."])
     >>> [round(float(x), 2) for x in scores]
     [1.0, 0.39]
+    >>> scores = lexical_scores("How much will OpenAI lose this year?", "en", ["fr", "fr", "fr"],
+    ...     ["Cette année, OpenAI perdra 5 milliards.", "Avec ces pertes, d'ici un an, OpenAI manquera d'argent.",
+    ...      "Les pertes de Meta."])
+    >>> [round(float(x), 2) for x in scores]  # every word of the question found: 1.0, as in one language
+    [1.0, 0.87, 0.25]
     """
     from rag.text.analysis import analyze, tokenize
     from rag.text.lexicon import translate_stems
 
-    q_terms: dict[str, set[str]] = {}
+    asked = [t for t in analyze(question, question_lang)]
+    concepts: dict[str, list[frozenset[str]]] = {}  # language -> per question word, the stems that match it
     sent_terms = []
     foreign: dict[str, dict[str, str]] = {}  # language -> the sentences' words (surface -> term)
     for lang, text in zip(langs, sentences):
-        if lang not in q_terms:
-            own = tokenize(question, question_lang)
-            q_terms[lang] = set(own) | set(tokenize(question, lang))
-            if lang != question_lang:
-                q_terms[lang] |= set(translate_stems(own, question_lang))
+        if lang not in concepts:
+            concepts[lang] = [frozenset({t.text, *tokenize(t.surface, lang),
+                                         *(translate_stems([t.text], question_lang) if lang != question_lang else ())})
+                              for t in asked]
         terms = analyze(text, lang)
         sent_terms.append({t.text for t in terms})
         if counterparts is not None and lang != question_lang:
             foreign.setdefault(lang, {}).update((t.surface, t.text) for t in terms if t.kind == "word")
-    if foreign:
-        asked = sorted({t.surface for t in analyze(question, question_lang) if t.kind == "word"})
-        for lang, words in foreign.items():
-            q_terms[lang] |= {words[w] for w in counterparts(asked, sorted(words))}
+    for lang, words in foreign.items():
+        ordered = sorted(words)
+        concepts[lang] = [c | {words[w] for w in counterparts([t.surface], ordered)} if t.kind == "word" else c
+                          for t, c in zip(asked, concepts[lang])]
     n = len(sentences)
     df: dict[str, int] = {}
     for terms in sent_terms:
         for t in terms:
             df[t] = df.get(t, 0) + 1
     out = np.zeros(n, dtype=np.float32)
+    weights: dict[str, list[dict[str, float]]] = {
+        lang: [w for w in ({t: float(np.log(1 + n / df[t])) for t in c if t in df} for c in set(cs)) if w]
+        for lang, cs in concepts.items()}
     for j, (lang, terms) in enumerate(zip(langs, sent_terms)):
-        q = q_terms[lang]
-        weights = {t: np.log(1 + n / df[t]) for t in q if t in df}
-        total = sum(weights.values())
+        groups = weights[lang]
+        total = sum(max(g.values()) for g in groups)
         if total > 0:
-            out[j] = sum(w for t, w in weights.items() if t in terms) / total
+            out[j] = sum(max((w for t, w in g.items() if t in terms), default=0.0) for g in groups) / total
     return out
 
 
