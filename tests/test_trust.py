@@ -91,6 +91,23 @@ def test_an_overview_of_a_subject_no_article_covers_still_abstains(make_assistan
     assert a.ask("Que disent les articles sur la Coupe du monde de football ?").abstained
 
 
+def test_sentences_copied_from_the_worked_examples_are_not_shown(make_assistant):
+    # The 1.5B model opened a summary of Mistral AI with the prompt's third worked example
+    # (issue #14's "Que disent les articles sur Mistral AI ?"); the checks flagged those
+    # sentences unsupported, but they were shown, underlined, with markers.
+    fact = ("Mistral AI a attiré une attention et un soutien considérables, comme en témoignent les "
+            "investissements antérieurs de grandes entités, tels que l'investissement de 16 millions de dollars "
+            "de Microsoft en février 2024")
+    leaky = f"Le conseil d'administration s'est réuni mardi [1]. Marie Dupont a quitté l'entreprise en 2021 [2]. {fact} [3]."
+    ans = make_assistant(leaky).ask("Que disent les articles sur Mistral AI ?")
+    assert not ans.abstained and not ans.notices, ans.answer  # the model's own summary, not the quoted fallback
+    assert "Marie Dupont" not in ans.answer and "conseil d'administration" not in ans.answer
+    assert ans.answer.startswith("Mistral AI a attiré") and not ans.unsupported_sentences
+    assert all(c.supported for c in ans.citations)
+    # A short answer that is only the example's name is an abstention, not a guess.
+    assert make_assistant("Paul Martin [1].").ask("Qui dirige Mistral AI ?").abstained
+
+
 # Right answers the meaning checks used to reject (outside tune split, read one by one),
 # each beside the wrong claim the same rule must still reject.
 

@@ -9,10 +9,12 @@ retries one that adds nothing (:func:`is_degenerate`, built on
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 
-from rag.answer.markers import answer_sentences, strip_markers
-from rag.answer.prompt import is_abstain_token
+from rag.answer.markers import answer_sentences, sentence_pieces, strip_markers
+from rag.answer.prompt import WORKED_EXAMPLES, is_abstain_token
 from rag.text.analysis import fold, tokenize
 
 _WORD = re.compile(r"\w+")
@@ -48,6 +50,50 @@ def adds_content(sentence: str, question: str, lang: str) -> bool:
         return False
     asked = set(tokenize(question, lang))
     return bool(set(tokenize(strip_markers(sentence), lang)) - asked)
+
+
+def _terms(text: str) -> set[str]:
+    return set(tokenize(text, "fr")) | set(tokenize(text, "en"))
+
+
+def copies_an_example(sentence: str, evidence: Sequence[str]) -> bool:
+    """Whether ``sentence`` restates one of the prompt's worked examples instead of the passages:
+    at least two content terms, all of them in one example's exchange, some of them in none
+    of the ``evidence`` texts the model was shown.
+
+    >>> copies_an_example("Marie Dupont a quitté l'entreprise en 2021 [2].", ["Mistral AI a levé 600 millions."])
+    True
+    >>> copies_an_example("Mistral AI a levé 600 millions [1].", ["Mistral AI a levé 600 millions."])
+    False
+    """
+    terms = _terms(strip_markers(sentence))
+    if len(terms) < 2 or not any(terms <= _example_terms(i) for i in range(len(WORKED_EXAMPLES))):
+        return False
+    return not terms <= set().union(*map(_terms, evidence))
+
+
+@functools.cache
+def _example_terms(i: int) -> frozenset[str]:
+    return frozenset(_terms(" ".join(WORKED_EXAMPLES[i])))
+
+
+def without_example_copies(raw: str, evidence: Sequence[str]) -> str:
+    """``raw`` without the sentences that copy a worked example (:func:`copies_an_example`).
+
+    A small model summarising a subject sometimes starts from the examples it was shown
+    ("Le conseil d'administration s'est réuni mardi [1]. Marie Dupont a quitté l'entreprise
+    en 2021 [2]. Mistral AI a …", to "Que disent les articles sur Mistral AI ?"): the checks
+    flag such sentences unsupported, but they were still shown. They say nothing of the
+    articles and are left out; an answer made only of them ends in an abstention.
+
+    >>> without_example_copies("Paul Martin [1].", ["Jim Nantz et Phil Simms commentaient."])
+    ''
+    >>> without_example_copies("Phil Simms [1].", ["Jim Nantz et Phil Simms commentaient."])
+    'Phil Simms [1].'
+    """
+    pieces = sentence_pieces(raw)
+    kept = [p for p in pieces if not copies_an_example(p, evidence)]
+    return raw if len(kept) == len(pieces) else " ".join(kept).strip()
 
 
 def is_degenerate(raw: str, question: str, language: str) -> bool:

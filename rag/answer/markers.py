@@ -44,6 +44,17 @@ def strip_markers(text: str) -> str:
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
+def sentence_pieces(answer: str) -> list[str]:
+    """The answer's sentences with their markers; markers written after the full stop
+    ("dollars. [1] Next") are moved before it.
+
+    >>> sentence_pieces("OpenAI perd 5 milliards. [1] Anthropic aussi [2].")
+    ['OpenAI perd 5 milliards [1].', 'Anthropic aussi [2].']
+    """
+    answer = _TRAILING_MARKERS.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", answer)
+    return [answer[s:e] for s, e in sentence_spans(answer)]
+
+
 def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
     """Split an answer into (sentence without markers, markers) pairs.
 
@@ -54,11 +65,8 @@ def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
     >>> answer_sentences("1986 [1]"), answer_sentences("[1][2]")
     ([('1986', [1])], [])
     """
-    # Markers written after the full stop ("dollars. [1] Next") belong before it.
-    answer = _TRAILING_MARKERS.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", answer)
     out: list[tuple[str, list[int]]] = []
-    for s, e in sentence_spans(answer):
-        piece = answer[s:e]
+    for piece in sentence_pieces(answer):
         markers = parse_markers(piece)
         if not any(ch.isalnum() for ch in strip_markers(piece)):  # "[1]", not "1986 [1]"
             if out and markers:

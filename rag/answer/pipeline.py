@@ -22,7 +22,7 @@ from typing import Any
 from rag.answer.align import aligner_for
 from rag.answer.cite import Verification, WordMatch, addresses_question, cite_located, verify_answer
 from rag.answer.confirm import Confirmer
-from rag.answer.echo import is_degenerate, starts_as_echo
+from rag.answer.echo import is_degenerate, starts_as_echo, without_example_copies
 from rag.answer.evidence import EvidenceSelector
 from rag.answer.followup import rewrite_question
 from rag.answer.judge import SupportJudge
@@ -335,6 +335,8 @@ class AnswerPipeline:
         A short answer the checks reject is still shown when the evidence sentence that
         bears most on the question states it (:meth:`located`)."""
         question = answer.standalone_question or answer.question
+        if evidence:  # the prompt's worked examples restated are nothing the articles say
+            raw = without_example_copies(raw, evidence)
         if not strip_markers(raw) or is_abstain_token(raw) or is_degenerate(raw, question, answer.language):
             # Nothing but the question's own words ("Newton" to "Qui a arraché le ballon à
             # Newton ?") answers nothing, even when a sentence holds them (outside-fr, fresh).

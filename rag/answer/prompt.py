@@ -77,17 +77,15 @@ Réponds en français."""
 EXAMPLE3_ANSWER = "Marie Dupont [2]."
 
 
+WORKED_EXAMPLES = ((EXAMPLE_USER, EXAMPLE_ANSWER), (EXAMPLE2_USER, EXAMPLE2_ANSWER), (EXAMPLE3_USER, EXAMPLE3_ANSWER))
+
+
 def _prefix() -> list[dict[str, str]]:
     """System message and worked examples: identical for every request."""
-    return [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": EXAMPLE_USER},
-        {"role": "assistant", "content": EXAMPLE_ANSWER},
-        {"role": "user", "content": EXAMPLE2_USER},
-        {"role": "assistant", "content": EXAMPLE2_ANSWER},
-        {"role": "user", "content": EXAMPLE3_USER},
-        {"role": "assistant", "content": EXAMPLE3_ANSWER},
-    ]
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+    for user, answer in WORKED_EXAMPLES:
+        messages += [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+    return messages
 
 
 # Questions whose answer is an explanation, a manner or a yes/no, not one fact.
