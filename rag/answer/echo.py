@@ -67,14 +67,15 @@ def copies_an_example(sentence: str, evidence: Sequence[str]) -> bool:
     False
     """
     terms = _terms(strip_markers(sentence))
-    if len(terms) < 2 or not any(terms <= _example_terms(i) for i in range(len(WORKED_EXAMPLES))):
+    if len(terms) < 2 or not any(terms <= example for example in _example_terms()):
         return False
     return not terms <= set().union(*map(_terms, evidence))
 
 
 @functools.cache
-def _example_terms(i: int) -> frozenset[str]:
-    return frozenset(_terms(" ".join(WORKED_EXAMPLES[i])))
+def _example_terms() -> tuple[frozenset[str], ...]:
+    """Each worked example's content terms (question, passages and answer)."""
+    return tuple(frozenset(_terms(" ".join(pair))) for pair in WORKED_EXAMPLES)
 
 
 def without_example_copies(raw: str, evidence: Sequence[str]) -> str:

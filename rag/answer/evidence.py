@@ -121,7 +121,7 @@ def lexical_scores(question: str, question_lang: str, langs: Sequence[str], sent
     from rag.text.analysis import analyze, tokenize
     from rag.text.lexicon import translate_stems
 
-    asked = [t for t in analyze(question, question_lang)]
+    asked = analyze(question, question_lang)
     concepts: dict[str, list[frozenset[str]]] = {}  # language -> per question word, the stems that match it
     sent_terms = []
     foreign: dict[str, dict[str, str]] = {}  # language -> the sentences' words (surface -> term)
@@ -143,10 +143,12 @@ def lexical_scores(question: str, question_lang: str, langs: Sequence[str], sent
     for terms in sent_terms:
         for t in terms:
             df[t] = df.get(t, 0) + 1
+    # Per language, per question word (once, in question order): the IDF of each of its stems present.
+    weights: dict[str, list[dict[str, float]]] = {}
+    for lang, groups in concepts.items():
+        idf = ({t: float(np.log(1 + n / df[t])) for t in group if t in df} for group in dict.fromkeys(groups))
+        weights[lang] = [w for w in idf if w]
     out = np.zeros(n, dtype=np.float32)
-    weights: dict[str, list[dict[str, float]]] = {
-        lang: [w for w in ({t: float(np.log(1 + n / df[t])) for t in c if t in df} for c in set(cs)) if w]
-        for lang, cs in concepts.items()}
     for j, (lang, terms) in enumerate(zip(langs, sent_terms)):
         groups = weights[lang]
         total = sum(max(g.values()) for g in groups)

@@ -3,8 +3,9 @@
 Each line holds ``id``, ``lang``, ``question``, ``answers`` (strings the answer
 must contain), ``gold`` (exact quotes of the documents that support it) and
 ``answerable``; an overview question may add ``facts``, the main facts a summary
-should give, each a list of strings any one of which shows it (``fact_recall``). A bad file or line raises :class:`~rag.errors.DatasetError`
-naming the file, the line and what to fix.
+should give, each a list of strings any one of which shows it (``fact_recall``).
+A bad file or line raises :class:`~rag.errors.DatasetError` naming the file, the
+line and what to fix.
 """
 
 from __future__ import annotations
