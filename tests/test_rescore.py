@@ -77,3 +77,34 @@ def test_a_question_word_weighs_once_however_many_translations_it_has():
     scores = lexical_scores(question, "en", ["fr"] * 3, sentences)
     assert scores[0] > scores[1] > scores[2]
     assert round(float(scores[0]), 2) == 1.0  # every word of the question is there, in one form or another
+
+
+def test_a_capitalised_question_word_is_matched_through_its_counterpart_too():
+    # English capitalises titles and places ("Secretary of State", "London"); they were
+    # taken for names and matched only as written, so "Penn State" outscored
+    # "secrétaire d'État" and the sentence naming the Secretary of State never reached the prompt.
+    from rag.answer.evidence import lexical_scores
+
+    sentences = ["Parmi les anciens élèves figure l'ancienne secrétaire d'État Condoleezza Rice.",
+                 "L'équipe a été battue par Penn State en demi-finale."]
+
+    def counterparts(words, others):
+        meaning = {"Secretary": "secrétaire", "State": "État", "attended": "élèves"}
+        return [o for o in others if o in {meaning.get(w) for w in words}]
+
+    scores = lexical_scores("Which Secretary of State attended Notre Dame?", "en", ["fr", "fr"], sentences,
+                            counterparts)
+    assert scores[0] > scores[1]
+
+
+def test_a_weak_second_sentence_of_the_first_passage_does_not_take_the_room_of_a_strong_one():
+    from rag.answer.evidence import Candidate, pick
+
+    first_best = Candidate(0, 0, 300, 1.0)
+    first_weak = Candidate(0, 301, 500, 0.2)  # 200 characters, a fifth of the best score
+    other_strong = Candidate(1, 0, 450, 0.9)  # the sentence that states the fact, in passage 2
+    chosen = pick([first_best, first_weak, other_strong], budget=800, min_per_top=2, min_ratio=0.7)
+    assert other_strong in chosen and first_weak not in chosen
+    # With room left, the first passage still gives its second sentence.
+    roomy = pick([first_best, first_weak, other_strong], budget=1000, min_per_top=2, min_ratio=0.7)
+    assert set(roomy) == {first_best, first_weak, other_strong}
