@@ -280,10 +280,28 @@ def test_an_answer_made_of_the_questions_own_words_abstains_even_when_a_sentence
     assert not _elway(tmp_path, fake_embedder, "Super Bowl XXXIII [1].").abstained
 
 
+def test_a_capitalised_title_in_the_question_finds_its_common_word_in_a_foreign_quote():
+    import functools
+
+    from rag.answer.align import WordAligner
+    from rag.answer.cite import addresses_question
+
+    match = functools.partial(WordAligner(_WordVectors()).any_match, threshold=0.65)
+    # English capitalises "Secretary of State"; the analysis takes it for names, so the
+    # focus was "attended" alone, which the French quote does not say in any word.
+    quote = ["Parmi eux figure l'ancienne secrétaire d'État des États-Unis Condoleezza Rice."]
+    assert addresses_question("Which Secretary of State attended Notre Dame?", "en", "Condoleezza Rice [1]",
+                              quote, match)
+    # A name the quote writes the same way (sentence-initial, so read as a word) is no such match.
+    english = ["Newton threw for 3,837 yards that season."]
+    assert not addresses_question("Quel est le salaire de Cam Newton ?", "fr", "3,837 yards [1]", english, match)
+
+
 class _WordVectors:
     """An embedder where a word and its listed translation share one direction."""
 
-    GROUPS = [{"bay", "baie"}, {"host", "accueilli", "accueillir"}, {"employees", "employés"}]
+    GROUPS = [{"bay", "baie"}, {"host", "accueilli", "accueillir"}, {"employees", "employés"},
+              {"secretary", "secrétaire"}]
 
     def encode_passages(self, texts, **_):
         import numpy as np

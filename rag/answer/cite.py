@@ -60,7 +60,7 @@ def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[s
     ...                    "Mistral AI a levé 600 millions d'euros [1].", ["Mistral AI a levé 600 millions d'euros."])
     False
     """
-    from rag.text.analysis import analyze, detect_language, tokenize
+    from rag.text.analysis import analyze, detect_language, fold, tokenize
     from rag.text.lexicon import translate_stems
 
     focus = question_focus(question, lang)
@@ -83,7 +83,14 @@ def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[s
         return False
     asked = sorted({t.surface for t in _focus_terms(question, lang)})
     words = sorted({t.surface for q in foreign for t in analyze(q, detect_language(q)) if t.kind == "word"})
-    return word_match(asked, words)
+    if word_match(asked, words):
+        return True
+    # English capitalises titles ("Secretary of State"), which the analysis takes for names;
+    # across languages they may be the common words the quote uses ("secrétaire d'État").
+    # A name written the same in the quote (a sentence-initial "Newton") is a name, not that.
+    names = {t.surface: fold(t.surface) for t in analyze(question, lang) if t.kind == "name"}
+    others = [w for w in words if fold(w) not in names.values()]
+    return word_match(sorted(names), others)
 
 
 @dataclass
