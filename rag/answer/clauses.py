@@ -162,17 +162,29 @@ def without_title_names(claim: str, title: str, text: str) -> str:
     'Albert Zahm compared models at in 1882.'
     >>> without_title_names("Google a levé 600 millions.", "Mistral AI lève des fonds", "Mistral AI a levé 600 millions.")
     'Google a levé 600 millions.'
+    >>> without_title_names("When was the Notre Dame College of Science formed?", "University of Notre Dame",
+    ...                     "The College of Science was established in 1865.")
+    'When was the College of Science formed?'
     """
     capitalised = {fold(bare(w)) for w in WORD.findall(title) if bare(w)[:1].isupper()}
     if not capitalised:
         return claim
     present = words_in(text)
 
-    def drop(m: re.Match[str]) -> str:
-        words = [fold(bare(w)) for w in m.group().split()]
+    def title_only(words: list[str]) -> bool:
         named = [w for w in words if w not in STOP]  # "Notre" alone is a function word
-        if named and all(w in capitalised for w in words) and not any(w in present for w in named):
-            return ""
+        return bool(named) and all(w in capitalised for w in words) and not any(w in present for w in named)
+
+    def drop(m: re.Match[str]) -> str:
+        # The title's name may open or close a longer run ("Notre Dame College" for the
+        # passage's "College of Science"): that part goes, the rest stays.
+        raw = m.group().split()
+        words = [fold(bare(w)) for w in raw]
+        for cut in range(len(words), 0, -1):
+            if title_only(words[:cut]):
+                return " ".join(raw[cut:])
+            if title_only(words[len(words) - cut:]):
+                return " ".join(raw[:len(words) - cut])
         return m.group()
 
     out = _CAPITALISED_RUN.sub(drop, claim)
