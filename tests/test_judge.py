@@ -270,3 +270,13 @@ def test_precision_on_tune_pairs(judge: LexicalJudge) -> None:
     assert scores["all"].precision >= TUNE_PRECISION, scores["all"].to_dict()
     assert scores["all"].recall >= TUNE_RECALL, scores["all"].to_dict()
     assert scores["kind:instruction"].fp == 0
+
+
+def test_an_ordinal_is_the_same_number_in_french_and_english():
+    from rag.answer.judge import LexicalJudge
+
+    judge = LexicalJudge()
+    quote = "Since 2005, the university has been led by John Jenkins, its 17th president."
+    # A short answer, judged alone across languages: "17ème" was a name the quote lacks.
+    assert judge.explain("17ème [1].", quote) is None
+    assert judge.explain("16ème [1].", quote) is not None

@@ -38,7 +38,7 @@ from rag.answer.claims import MEANING_CHECKS, meaning_reason, stems_match
 from rag.answer.markers import strip_markers
 from rag.text.analysis import LANGUAGES, Term, analyze, detect_language, fold, stem
 from rag.text.lexicon import LEXICON, translation_table
-from rag.text.numbers import scaled
+from rag.text.numbers import plain_ordinals, scaled
 from rag.text.sentences import sentence_spans
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ MIN_PREDICATE_COVERAGE = 0.25
 @lru_cache(maxsize=8192)
 def _meaning_reason(claim: str, evidence: str, checks: tuple[str, ...] = MEANING_CHECKS) -> str | None:
     """:func:`rag.answer.claims.meaning_reason`, cached: verification asks about the same pairs again."""
-    return meaning_reason(claim, evidence, checks)
+    return meaning_reason(plain_ordinals(claim), plain_ordinals(evidence), checks)
 
 
 class LexicalJudge:
@@ -264,7 +264,8 @@ class LexicalJudge:
 
     def coverage(self, claim: str, evidence: str) -> float:
         """Weighted share of the claim's content the evidence has, before the meaning checks."""
-        claim = strip_markers(claim)
+        claim = plain_ordinals(strip_markers(claim))
+        evidence = plain_ordinals(evidence)
         lang = detect_language(claim)
         terms = [t for t in analyze(claim, lang) if fold(t.surface) not in _HEDGES]
         if not terms:

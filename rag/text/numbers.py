@@ -70,3 +70,18 @@ def say_amount(value: Decimal, language: str) -> str | None:
             number = format(x, ",f") if language == "en" else format(x, ",f").replace(",", " ").replace(".", ",")
             return f"{number} {name}"
     return None
+
+
+_ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th|er|re|ère|ème|eme|nde|nd|e|è)\b", re.IGNORECASE)
+
+
+def plain_ordinals(text: str) -> str:
+    """Ordinals written with digits as their number ("17th", "17e", "17ème" -> "17").
+
+    French and English mark them differently, so a French "17ème" and the English
+    article's "17th" shared nothing: the number check found no 17 in the quote.
+
+    >>> plain_ordinals("the 17th president, le 17ème, le 1er janvier, 5e10, 3,4 km")
+    'the 17 president, le 17, le 1 janvier, 5e10, 3,4 km'
+    """
+    return _ORDINAL.sub(r"\1", text)
