@@ -280,3 +280,12 @@ def test_an_ordinal_is_the_same_number_in_french_and_english():
     # A short answer, judged alone across languages: "17ème" was a name the quote lacks.
     assert judge.explain("17ème [1].", quote) is None
     assert judge.explain("16ème [1].", quote) is not None
+
+
+def test_a_range_that_abbreviates_its_last_year_holds_that_year():
+    from rag.answer.judge import LexicalJudge
+
+    quote = "Le révérend Theodore Hesburgh fut président pendant 35 ans (1952–87)."
+    judge = LexicalJudge()
+    assert judge.explain("Theodore Hesburgh fut président de 1952 à 1987 [1].", quote) is None
+    assert judge.explain("Theodore Hesburgh fut président de 1952 à 1988 [1].", quote) is not None

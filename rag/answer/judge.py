@@ -38,7 +38,7 @@ from rag.answer.claims import MEANING_CHECKS, meaning_reason, stems_match
 from rag.answer.markers import strip_markers
 from rag.text.analysis import LANGUAGES, Term, analyze, detect_language, fold, stem
 from rag.text.lexicon import LEXICON, translation_table
-from rag.text.numbers import plain_ordinals, scaled
+from rag.text.numbers import plain_ordinals, range_end_years, scaled
 from rag.text.sentences import sentence_spans
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ def _evidence_profile(evidence: str) -> _Evidence:
         stems.update(t.text for t in terms if t.kind != "number")
         surfaces.update(fold(t.surface) for t in terms if t.kind != "number")
         numbers.update(_number_values(terms, lang))
+    numbers.update(range_end_years(evidence))  # "(1952–87)" gives 1987
     return _Evidence(frozenset(stems), frozenset(surfaces), frozenset(numbers))
 
 

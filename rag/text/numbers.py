@@ -85,3 +85,20 @@ def plain_ordinals(text: str) -> str:
     'the 17 president, le 17, le 1 janvier, 5e10, 3,4 km'
     """
     return _ORDINAL.sub(r"\1", text)
+
+
+_YEAR_RANGE = re.compile(r"\b((?:1[0-9]|20)[0-9]{2})\s*[–—-]\s*([0-9]{2})(?![0-9])")
+
+
+def range_end_years(text: str) -> list[str]:
+    """The full last year of ranges that abbreviate it ("1952–87" -> "1987", "2014-15" -> "2015").
+
+    >>> range_end_years("président pendant 35 ans (1952–87), la saison 2014-15, 1990-05")
+    ['1987', '2015']
+    """
+    out = []
+    for m in _YEAR_RANGE.finditer(text):
+        end = m.group(1)[:2] + m.group(2)
+        if end > m.group(1):
+            out.append(end)
+    return out
