@@ -71,6 +71,8 @@ _YEAR_ONLY = re.compile(r"1\d{3}|20\d\d")
 # A four-digit number after these words is a year ("créée en 1846, serait…").
 _YEAR_BEFORE = re.compile(r"\b(?:en|in|since|depuis|from|de|à|to|until|by|dès|jusqu'en|vers|around|circa|année|year)\s+$",
                           re.IGNORECASE)
+# "1060s", "1990s": a decade, so a year, whatever noun follows ("In the 1060s, Crispin led…").
+_DECADE = re.compile(r"s(?![^\W\d_])")
 _UNIT_WORDS = {"un": 1, "une": 1, "one": 1, "et": 0, "and": 0}
 _NUMBER_TOKEN = re.compile(
     r"(?<![\w.,])(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+(?![0-9])"
@@ -117,6 +119,8 @@ def quantities(text: str, lang: str) -> list[Quantity]:
     [(1500000000.0, 'money', 'USD')]
     >>> [(q.value, q.kind, q.unit) for q in quantities("libéré après vingt-sept ans, 11-year veteran, 308 yards", "fr")]
     [(27.0, 'duration', 'year'), (11.0, 'duration', 'year'), (308.0, 'measure', 'yard')]
+    >>> [(q.value, q.kind) for q in quantities("In the 1060s, Robert Crispin led the Normans.", "en")]
+    [(1060.0, 'year')]
     """
     figures = find_figures(text, lang=lang)
     dates = [(m[0], m[1]) for m in date_marks(text) if m[2] != "year"]
@@ -163,7 +167,8 @@ def quantities(text: str, lang: str) -> list[Quantity]:
         noun = nouns[0] if nouns else None
         if fig is not None and fig.kind in ("money", "percent", "year"):
             kind, unit = fig.kind, fig.unit
-        elif in_date or (_YEAR_ONLY.fullmatch(word) and (not noun or _YEAR_BEFORE.search(text, 0, tok.start()))):
+        elif in_date or (_YEAR_ONLY.fullmatch(word) and (not noun or _YEAR_BEFORE.search(text, 0, tok.start())
+                                                      or _DECADE.match(text, tok.end()))):
             kind = "year"
         elif noun in _UNIT:
             kind, unit = ("duration" if _UNIT[noun] in _DURATIONS else "measure"), _UNIT[noun]
