@@ -72,7 +72,7 @@ def say_amount(value: Decimal, language: str) -> str | None:
     return None
 
 
-_ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th|er|re|ère|ème|eme|nde|nd|e|è)\b", re.IGNORECASE)
+_ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th|er|re|ère|ème|eme|nde|e|è)\b", re.IGNORECASE)
 
 
 def plain_ordinals(text: str) -> str:
