@@ -35,13 +35,16 @@ def question_focus(question: str, lang: str) -> set[str]:
     >>> sorted(question_focus("Combien d'employés compte Mistral AI ?", "fr"))
     ['compt', 'emploi']
     """
-    return {t.text for t in _focus_terms(question, lang)}
+    from rag.text.analysis import analyze
+
+    return {t.text for t in _focus_terms(analyze(question, lang))}
 
 
-def _focus_terms(question: str, lang: str) -> list[Term]:
-    from rag.text.analysis import analyze, fold
+def _focus_terms(terms: Sequence[Term]) -> list[Term]:
+    """The question's analysed terms that are what it asks about: words, not names or question words."""
+    from rag.text.analysis import fold
 
-    return [t for t in analyze(question, lang) if t.kind == "word" and fold(t.surface) not in QUESTION_WORDS]
+    return [t for t in terms if t.kind == "word" and fold(t.surface) not in QUESTION_WORDS]
 
 
 def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[str],
@@ -63,7 +66,8 @@ def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[s
     from rag.text.analysis import analyze, detect_language, fold, tokenize
     from rag.text.lexicon import translate_stems
 
-    focus = question_focus(question, lang)
+    asked_terms = analyze(question, lang)
+    focus = {t.text for t in _focus_terms(asked_terms)}
     if not focus:
         return True
     found: set[str] = set()
@@ -81,16 +85,16 @@ def addresses_question(question: str, lang: str, answer: str, quotes: Sequence[s
     foreign = [q for q in quotes if detect_language(q) != lang]
     if word_match is None or not foreign:
         return False
-    asked = sorted({t.surface for t in _focus_terms(question, lang)})
+    asked = sorted({t.surface for t in _focus_terms(asked_terms)})
     words = sorted({t.surface for q in foreign for t in analyze(q, detect_language(q)) if t.kind == "word"})
     if word_match(asked, words):
         return True
     # English capitalises titles ("Secretary of State"), which the analysis takes for names;
     # across languages they may be the common words the quote uses ("secrétaire d'État").
     # A name written the same in the quote (a sentence-initial "Newton") is a name, not that.
-    names = {t.surface: fold(t.surface) for t in analyze(question, lang) if t.kind == "name"}
-    others = [w for w in words if fold(w) not in names.values()]
-    return word_match(sorted(names), others)
+    names = sorted({t.surface for t in asked_terms if t.kind == "name"})
+    folded = {fold(n) for n in names}
+    return word_match(names, [w for w in words if fold(w) not in folded])
 
 
 @dataclass

@@ -66,10 +66,18 @@ def copies_an_example(sentence: str, evidence: Sequence[str]) -> bool:
     >>> copies_an_example("Mistral AI a levé 600 millions [1].", ["Mistral AI a levé 600 millions."])
     False
     """
+    return _copies_an_example(sentence, _shown_terms(evidence))
+
+
+def _shown_terms(evidence: Sequence[str]) -> set[str]:
+    return set().union(*map(_terms, evidence))
+
+
+def _copies_an_example(sentence: str, shown: set[str]) -> bool:
     terms = _terms(strip_markers(sentence))
     if len(terms) < 2 or not any(terms <= example for example in _example_terms()):
         return False
-    return not terms <= set().union(*map(_terms, evidence))
+    return not terms <= shown
 
 
 @functools.cache
@@ -93,7 +101,8 @@ def without_example_copies(raw: str, evidence: Sequence[str]) -> str:
     'Phil Simms [1].'
     """
     pieces = sentence_pieces(raw)
-    kept = [p for p in pieces if not copies_an_example(p, evidence)]
+    shown = _shown_terms(evidence)
+    kept = [p for p in pieces if not _copies_an_example(p, shown)]
     return raw if len(kept) == len(pieces) else " ".join(kept).strip()
 
 

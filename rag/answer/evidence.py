@@ -53,9 +53,6 @@ def pick(candidates: Sequence[Candidate], *, budget: int, min_per_top: int = 1,
     >>> [(c.passage, c.start) for c in pick(cs, budget=450, min_per_top=2, min_ratio=0.7)]
     [(0, 51), (1, 0)]
     """
-    chosen: list[Candidate] = []
-    used = 0
-
     def add(c: Candidate) -> None:
         nonlocal used
         if c not in chosen and used + (c.end - c.start) <= budget:
@@ -64,10 +61,8 @@ def pick(candidates: Sequence[Candidate], *, budget: int, min_per_top: int = 1,
 
     tops = [sorted((c for c in candidates if c.passage == p), key=lambda c: -c.score)[:min_per_top]
             for p in range(top_passages)]
-    for mine in tops:
-        for c in mine[:1]:
-            chosen.append(c)
-            used += c.end - c.start
+    chosen = [mine[0] for mine in tops if mine]  # kept whatever the budget
+    used = sum(c.end - c.start for c in chosen)
     best = max((c.score for c in candidates), default=0.0)
     for c in sorted(candidates, key=lambda c: -c.score):
         if c.score >= min_ratio * best:
