@@ -22,7 +22,7 @@ log = logging.getLogger("rag")
 
 COMMON = ["index_dir", "docs_dir", "model", "embedder", "query_prompt", "passage_prompt", "chunk_size",
           "chunk_overlap", "index_type", "cache_dir", "max_file_mb", "n_ctx", "n_threads", "n_batch"]
-ANSWERING = ["k", "confirm", "strict_checks", "short_answers", "located_answers", "news", "max_tokens", "temperature",
+ANSWERING = ["k", "confirm", "strict_checks", "short_answers", "located_answers", "quoted_overviews", "news", "max_tokens", "temperature",
              "answer_language", "context_budget", "evidence_ratio", "word_match", "retrieval_word_match", "reranker",
              "channels", "max_question_chars", "llm_base_url", "llm_model", "llm_timeout", "since", "until"]
 

@@ -106,6 +106,11 @@ class Settings:
         True, "Show a short answer the support checks reject when the passage sentence that bears most on the "
         "question states it, cited to that sentence (--no-located-answers: the checks alone decide)."
     )
+    quoted_overviews: bool = _opt(
+        True, "Answer an overview question ('Que disent les articles sur X ?') asked in the articles' language with "
+        "their own most relevant and mutually different sentences, quoted and cited (--no-quoted-overviews: the "
+        "model writes the summary)."
+    )
     news: bool = _opt(
         True, "Read the articles as news: rank by the time a question names, date each passage in the prompt, "
         "resolve 'this year' from the article's date and set revised figures side by side "

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rag.answer.judge import LexicalJudge
+from rag.answer.pipeline import QUOTED_OVERVIEW_CHARS, QUOTED_OVERVIEW_NOTICE
 from rag.answer.prompt import OVERVIEW_INSTRUCTION, build_messages
 
 from .conftest import FakeLLM, fake_assistant
@@ -83,6 +84,26 @@ def test_an_unchecked_overview_is_rebuilt_from_the_articles_own_sentences(make_a
     assert all("Mistral" in c.quote for c in ans.citations)
 
 
+def test_an_overview_in_the_articles_language_quotes_their_sentences_without_the_model(make_assistant):
+    # The 1.5B model's summaries kept few of the facts its evidence held and added some of its
+    # own; asked in the articles' language, the overview is their own sentences, each cited.
+    a = make_assistant("Mistral AI est la meilleure entreprise du monde [1].")
+    ans = a.ask("Que disent les articles sur Mistral AI ?")
+    assert not ans.abstained and a._llm.calls == [], ans.answer  # no summary was generated
+    assert ans.notices == [QUOTED_OVERVIEW_NOTICE["fr"]]
+    assert "meilleure entreprise" not in ans.answer
+    assert len(ans.citations) >= 3 and all(c.supported for c in ans.citations)
+    quotes = [c.quote for c in ans.citations]
+    assert len(set(quotes)) == len(quotes)
+    assert all(c.quote in a.data.documents[c.doc_id].text for c in ans.citations)
+    assert any("Mistral" in q for q in quotes)
+    assert sum(len(q) for q in quotes) <= QUOTED_OVERVIEW_CHARS
+    # The model's own summary, when the user prefers it.
+    b = make_assistant("Mistral AI est la meilleure entreprise du monde [1].", quoted_overviews=False)
+    b.ask("Que disent les articles sur Mistral AI ?")
+    assert len(b._llm.calls) == 1
+
+
 def test_an_overview_of_a_subject_no_article_covers_still_abstains(make_assistant):
     # The model summarises whatever it was shown; no cited passage names the World Cup.
     a = make_assistant("The articles say that tech companies struggle to make money from AI [1].")
@@ -99,7 +120,7 @@ def test_sentences_copied_from_the_worked_examples_are_not_shown(make_assistant)
             "investissements antérieurs de grandes entités, tels que l'investissement de 16 millions de dollars "
             "de Microsoft en février 2024")
     leaky = f"Le conseil d'administration s'est réuni mardi [1]. Marie Dupont a quitté l'entreprise en 2021 [2]. {fact} [3]."
-    ans = make_assistant(leaky).ask("Que disent les articles sur Mistral AI ?")
+    ans = make_assistant(leaky, quoted_overviews=False).ask("Que disent les articles sur Mistral AI ?")
     assert not ans.abstained and not ans.notices, ans.answer  # the model's own summary, not the quoted fallback
     assert "Marie Dupont" not in ans.answer and "conseil d'administration" not in ans.answer
     assert ans.answer.startswith("Mistral AI a attiré") and not ans.unsupported_sentences

@@ -319,10 +319,20 @@ def quoted_overview(question: str, lang: str, passages: Sequence[Passage], *, ma
             n, body = mine[depth]
             if picked and used + len(body) > max_chars:
                 continue
-            end = body[-1] if body[-1] in ".!?" else "."
-            picked.append(f"{body.rstrip('.!?').rstrip()} [{n}]{end}")
+            picked.append(quoted_sentence(body, n))
             used += len(body)
     return " ".join(picked)
+
+
+def quoted_sentence(body: str, marker: int) -> str:
+    """A passage's sentence as an answer sentence citing it.
+
+    >>> quoted_sentence("Mistral AI lève 600 millions d'euros.", 2), quoted_sentence("Et après ?", 1)
+    ("Mistral AI lève 600 millions d'euros [2].", 'Et après [1]?')
+    """
+    body = body.strip()
+    end = body[-1] if body[-1] in ".!?" else "."
+    return f"{body.rstrip('.!?').rstrip()} [{marker}]{end}"
 
 
 def build_messages(question: str, passages: Sequence[Passage], language: str,

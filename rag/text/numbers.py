@@ -7,6 +7,7 @@ Pure functions; the scale words are folded surfaces.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 from rag.text.analysis import LANGUAGES, fold
@@ -102,3 +103,29 @@ def range_end_years(text: str) -> list[str]:
         if end > m.group(1):
             out.append(end)
     return out
+
+
+_SPLIT_GROUP = re.compile(r"(?<![\d.,])(\d{1,3}), (\d{3})(?![\d])")
+
+
+def rejoin_split_groups(text: str, sources: Sequence[str]) -> str:
+    """"100, 000" back to "100,000" where a source writes the number whole.
+
+    A small model copying "100,000" sometimes puts a space after the comma, which then
+    reads as two numbers (100 and 000) that no passage states. The comma is closed only
+    when a source holds the closed form (or "100 000", "100.000"), so a real list ("1, 234")
+    is left alone.
+
+    >>> rejoin_split_groups("100, 000 [1].", ["over 100,000 digiboxes"])
+    '100,000 [1].'
+    >>> rejoin_split_groups("100, 000 [1].", ["100 000 boîtiers"])
+    '100,000 [1].'
+    >>> rejoin_split_groups("En 1, 234 et 5.", ["nothing here"])
+    'En 1, 234 et 5.'
+    """
+    def repl(m: re.Match[str]) -> str:
+        head, tail = m.group(1), m.group(2)
+        whole = re.compile(rf"(?<![\d.,]){head}[,. \u00a0\u202f]{tail}(?!\d)")
+        return f"{head},{tail}" if any(whole.search(s) for s in sources) else m.group(0)
+
+    return _SPLIT_GROUP.sub(repl, text)
