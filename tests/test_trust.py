@@ -150,6 +150,24 @@ def test_a_name_only_the_title_gives_does_not_count_as_a_swapped_entity():
     assert right.any_supported and not swapped.any_supported
 
 
+def test_a_number_the_title_gives_to_the_question_s_name_is_not_asked_of_the_passage():
+    # "Super Bowl 50" in the question; the passage of the article "Super Bowl 50 (1)" speaks of
+    # Super Bowl XLIV and never writes 50: the right answer was rejected for the number.
+    from rag.answer.cite import verify_answer
+
+    judge = LexicalJudge()
+    text = ("La région de Miami avait déjà accueilli l'événement lors du Super Bowl XLIV en 2010. La candidature de "
+            "Miami dépendait de la rénovation du stade. Cependant, le Parlement de Floride a refusé d'approuver le "
+            "plan de financement des travaux de rénovation.")
+    question = "Qui a fait capoter la candidature de Miami pour le Super Bowl 50 ?"
+    answer = "Le Parlement de Floride [1]."
+    titled = verify_answer(answer, [_passage(text, "Super Bowl 50 (1)")], supports=judge.supports,
+                           score=judge.score, question=question, presupposed=question)
+    untitled = verify_answer(answer, [_passage(text, "Stades de Floride")], supports=judge.supports,
+                             score=judge.score, question=question, presupposed=question)
+    assert titled.any_supported and not untitled.any_supported
+
+
 def test_a_number_with_a_unit_is_not_a_year_and_a_lone_date_dates_its_sentence():
     judge = LexicalJudge()
     radio = "In North Carolina, WBT (1110 AM) will carry the game, with Mick Mixon on play-by-play."

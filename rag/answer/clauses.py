@@ -26,6 +26,8 @@ _BREAK = re.compile(
 )
 WORD = re.compile(r"[^\W_][\w'’.-]*")
 _CAPITALISED_RUN = re.compile(r"(?<![\w'’])[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:[ \u00a0]+[A-ZÀ-ÖØ-Þ][\w'’.-]*)*")
+# A name run as a title gives it: capitalised words, possibly ending in a number ("Super Bowl 50").
+_TITLED_RUN = re.compile(r"(?<![\w'’])[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:[ \u00a0]+(?:[A-ZÀ-ÖØ-Þ][\w'’.-]*|\d+(?![\w.,]\d)))*")
 _ELIDED = re.compile(r"^(?:[ldnsjmtc]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
 STOP = stop_words("fr") | stop_words("en")
 # Accented words whose folded form is a function word ("né" is not "ne").
@@ -165,8 +167,19 @@ def without_title_names(claim: str, title: str, text: str) -> str:
     >>> without_title_names("When was the Notre Dame College of Science formed?", "University of Notre Dame",
     ...                     "The College of Science was established in 1865.")
     'When was the College of Science formed?'
+
+    A number that is part of the title's name counts as the name does: a passage of the
+    article "Super Bowl 50 (1)" that mentions "Super Bowl XLIV" but never "50" is judged
+    without it (an answer claimed in the context of "Qui a fait capoter la candidature de
+    Miami pour le Super Bowl 50 ?" was rejected for the question's 50).
+
+    >>> without_title_names("Qui a fait capoter la candidature de Miami pour le Super Bowl 50 ?", "Super Bowl 50 (1)",
+    ...                     "Miami avait accueilli le Super Bowl XLIV en 2010. Sa candidature dépendait du stade.")
+    'Qui a fait capoter la candidature de Miami pour le Super Bowl ?'
+    >>> without_title_names("Le Super Bowl 50 en 2016.", "Super Bowl 50 (1)", "Le Super Bowl 50 a eu lieu en 2016.")
+    'Le Super Bowl 50 en 2016.'
     """
-    capitalised = {fold(bare(w)) for w in WORD.findall(title) if bare(w)[:1].isupper()}
+    capitalised = {fold(bare(w)) for w in WORD.findall(title) if bare(w)[:1].isupper() or bare(w).isdigit()}
     if not capitalised:
         return claim
     present = words_in(text)
@@ -187,7 +200,7 @@ def without_title_names(claim: str, title: str, text: str) -> str:
                 return " ".join(raw[:len(words) - cut])
         return m.group()
 
-    out = _CAPITALISED_RUN.sub(drop, claim)
+    out = _TITLED_RUN.sub(drop, claim)
     return re.sub(r"[ \u00a0]{2,}", " ", out).replace(" .", ".")
 
 
