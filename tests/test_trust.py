@@ -104,6 +104,20 @@ def test_an_overview_in_the_articles_language_quotes_their_sentences_without_the
     assert len(b._llm.calls) == 1
 
 
+def test_a_summary_of_the_article_quotes_that_article_only(make_assistant):
+    # "Résume l'article sur …" asks about one article: sentences of the others do not belong.
+    a = make_assistant("")
+    question = "Résume l'article sur OpenAI."
+    top = a.pipeline().retriever.retrieve(question, k=5, language="fr")[0][0]
+    ans = a.ask(question)
+    assert not ans.abstained and ans.citations, ans.answer
+    assert {c.doc_id for c in ans.citations} == {top.doc_id}
+    pipe = a.pipeline()
+    assert {p.doc_id for p in pipe.prepare(question).evidence} == {top.doc_id}
+    plural = pipe.prepare("Que disent les articles sur OpenAI ?")
+    assert len({p.doc_id for p in plural.evidence}) > 1  # the plural still reads every article
+
+
 def test_an_overview_of_a_subject_no_article_covers_still_abstains(make_assistant):
     # The model summarises whatever it was shown; no cited passage names the World Cup.
     a = make_assistant("The articles say that tech companies struggle to make money from AI [1].")

@@ -30,6 +30,8 @@ from rag.answer.llm import LLM, token_probabilities
 from rag.answer.markers import strip_markers
 from rag.answer.news import add_news_context
 from rag.answer.prompt import (
+    article_family,
+    asks_about_one_article,
     asks_for_fact,
     build_messages,
     is_abstain_token,
@@ -190,13 +192,22 @@ class AnswerPipeline:
         if budget <= 0:
             return passages, [p.text for p in passages]
         selector = EvidenceSelector(self.retriever, min_ratio=self.settings.evidence_ratio)
+        others: list[Passage] = []
+        if is_overview(question) and asks_about_one_article(question):
+            # "Résume l'article sur …": the article the question finds first (with its other
+            # parts, when a long article is split into numbered files), not every article.
+            # An independent reader found sentences of other articles in such summaries;
+            # overview tune set, facts in the evidence 46 -> 47 of 72, quoted 22 -> 23 of 40.
+            family = article_family(passages[0].title or passages[0].doc_id)
+            others = [p for p in passages if article_family(p.title or p.doc_id) != family]
+            passages = [p for p in passages if p not in others]
         if is_overview(question):  # several facts asked for: room for several sentences that differ
             texts = selector.select_overview(question, lang, passages, budget=2 * budget)
         else:
             texts = selector.select(question, lang, passages, budget=budget)
         used = [i for i, t in enumerate(texts) if t]
         rest = [i for i, t in enumerate(texts) if not t]
-        return [passages[i] for i in used + rest], [texts[i] for i in used]
+        return [passages[i] for i in used + rest] + others, [texts[i] for i in used]
 
     def prepare(self, question: str, *, k: int | None = None, history: Sequence[tuple[str, str]] | None = None,
                 language: str | None = None, since: dt.date | None = None, until: dt.date | None = None) -> Prepared:

@@ -224,6 +224,30 @@ _OVERVIEW = re.compile(
     r"|summari[sz]e|give\s+(?:me\s+)?an?\s+(?:overview|summary)|tell\s+me\s+about|overview)\b",
     re.IGNORECASE,
 )
+_ONE_ARTICLE = re.compile(r"\b(?:l['’]\s*article|cet\s+article|the\s+(?:article|story)|this\s+(?:article|story))\b",
+                          re.IGNORECASE)
+_PART_NUMBER = re.compile(r"\s*[(\[]\s*\d+\s*[)\]]\s*$")
+
+
+def asks_about_one_article(question: str) -> bool:
+    """Whether an overview question asks about one article ("Résume l'article sur …").
+
+    >>> asks_about_one_article("Résume l'article sur le pari de la Silicon Valley."), asks_about_one_article(
+    ...     "Que disent les articles sur Mistral AI ?"), asks_about_one_article("Summarize the article on Victoria.")
+    (True, False, True)
+    """
+    return bool(_ONE_ARTICLE.search(question))
+
+
+def article_family(title: str) -> str:
+    """A title without the part number a long article split into files carries.
+
+    >>> article_family("University of Notre Dame (3)"), article_family("OpenAI est une ruine.")
+    ('university of notre dame', 'openai est une ruine.')
+    """
+    return _PART_NUMBER.sub("", title).strip().casefold()
+
+
 OVERVIEW_INSTRUCTION = {
     "fr": "Réponds en trois à cinq phrases courtes qui donnent les faits principaux, chacune avec le numéro de son passage.",
     "en": "Answer in three to five short sentences giving the main facts, each with the number of its passage.",
