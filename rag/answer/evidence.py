@@ -80,6 +80,24 @@ def pick(candidates: Sequence[Candidate], *, budget: int, min_per_top: int = 1,
     return chosen
 
 
+def states_something(sentence: str, passage: Passage) -> bool:
+    """Whether a sentence of ``passage`` can stand as a quoted statement: not the article's
+    title, ending as a sentence does, with four content words. Headings and asides ("• Le
+    chemin à parcourir", "Super Bowl 50 (2)", "Découvrons-le", "Avis de non-responsabilité")
+    say nothing on their own.
+
+    >>> p = Passage(1, "a", "a:0", 0, 10, 1.0, "x", title="Super Bowl 50 (2)")
+    >>> [states_something(t, p) for t in ("Super Bowl 50 (2)", "• Le chemin à parcourir", "Découvrons-le.",
+    ...                                    "Le match s'est joué le 7 février 2016.")]
+    [False, False, False, True]
+    """
+    from rag.text.analysis import analyze
+
+    text = sentence.strip()
+    return (text != passage.title.strip() and text.endswith(_SENTENCE_END)
+            and len(analyze(text, passage.language)) >= 4)
+
+
 def diverse(candidates: Sequence[Candidate], vectors: np.ndarray, *, budget: int,
             relevance: float = MMR_RELEVANCE) -> list[Candidate]:
     """Sentences chosen by maximal marginal relevance (Carbonell and Goldstein, 1998) within
@@ -354,20 +372,11 @@ class EvidenceSelector:
     def overview_sentences(self, question: str, language: str, passages: Sequence[Passage], *,
                            budget: int) -> list[Candidate]:
         """The sentences of :meth:`select_overview`, most relevant first."""
-        from rag.text.analysis import analyze
-
         candidates, vectors = self._scored(question, language, passages)
-        # Headings and asides ("• Le chemin à parcourir", "Super Bowl 50 (2)", "Découvrons-le",
-        # "Avis de non-responsabilité") state no fact but are novel to MMR: a sentence must
-        # end as a sentence does and hold four content words. A relevance floor (0.3 or 0.5
-        # of the best score) cost facts (23 of the 40 below -> 21).
-        def states_something(c: Candidate) -> bool:
-            p = passages[c.passage]
-            text = p.text[c.start:c.end].strip()
-            return (text != p.title.strip() and text.endswith(_SENTENCE_END)
-                    and len(analyze(text, p.language)) >= 4)
-
-        keep = [j for j, c in enumerate(candidates) if states_something(c)]
+        # Headings and asides state no fact but are novel to MMR (:func:`states_something`).
+        # A relevance floor (0.3 or 0.5 of the best score) cost facts (23 of the 40 below -> 21).
+        keep = [j for j, c in enumerate(candidates)
+                if states_something(passages[c.passage].text[c.start:c.end], passages[c.passage])]
         return diverse([candidates[j] for j in keep], vectors[keep], budget=budget)
 
     def select(self, question: str, language: str, passages: Sequence[Passage], *,

@@ -294,10 +294,27 @@ def overview_subject(question: str, lang: str) -> set[str]:
 
 
 def names_subject(text: str, subject: set[str]) -> bool:
-    """Whether ``text`` (French or English) has a stem of ``subject`` (always, when it is empty)."""
+    """Whether ``text`` (French or English) has a stem of ``subject`` (always, when it is empty).
+
+    A name spelt with another ending in the other language counts when one stem of five
+    letters or more begins the other ("Californie" -> "californ", "California" ->
+    "california"): the French question "Que dit l'article sur la Californie du Sud ?"
+    found no sentence naming its subject in the English article and abstained.
+
+    >>> names_subject("Southern California has ten counties.", {"californ", "sud"})
+    True
+    >>> names_subject("Les Normands conquièrent la Sicile.", {"normandy"}), names_subject("Le sud.", {"sudan"})
+    (True, False)
+    """
     from rag.text.analysis import tokenize
 
-    return not subject or bool(subject & (set(tokenize(text, "fr")) | set(tokenize(text, "en"))))
+    if not subject:
+        return True
+    stems = set(tokenize(text, "fr")) | set(tokenize(text, "en"))
+    if subject & stems:
+        return True
+    return any(len(a) >= 5 and len(b) >= 5 and (a.startswith(b) or b.startswith(a))
+               for a in subject for b in stems)
 
 
 def quoted_overview(question: str, lang: str, passages: Sequence[Passage], *, max_sentences: int = 4,
@@ -323,6 +340,7 @@ def quoted_overview(question: str, lang: str, passages: Sequence[Passage], *, ma
     >>> quoted_overview("Que disent les articles sur Nvidia ?", "fr", ps)
     ''
     """
+    from rag.answer.evidence import states_something
     from rag.text.sentences import sentence_spans
 
     subject = overview_subject(question, lang)
@@ -331,7 +349,7 @@ def quoted_overview(question: str, lang: str, passages: Sequence[Passage], *, ma
         mine = found.setdefault(p.doc_id, {})
         for s, e in sentence_spans(p.text):
             sentence = p.text[s:e].strip()
-            if p.start + s not in mine and names_subject(sentence, subject):
+            if p.start + s not in mine and names_subject(sentence, subject) and states_something(sentence, p):
                 mine[p.start + s] = (n, sentence)
     per_doc = [[mine[off] for off in sorted(mine)] for mine in found.values() if mine]
     picked: list[str] = []
