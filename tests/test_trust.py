@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rag.answer.judge import LexicalJudge
-from rag.answer.pipeline import QUOTED_OVERVIEW_CHARS, QUOTED_OVERVIEW_NOTICE
+from rag.answer.pipeline import QUOTED_OVERVIEW_CHARS, QUOTED_OVERVIEW_NOTICE, TRANSLATED_OVERVIEW_NOTICE
 from rag.answer.prompt import OVERVIEW_INSTRUCTION, build_messages
 
 from .conftest import FakeLLM, fake_assistant
@@ -102,6 +102,20 @@ def test_an_overview_in_the_articles_language_quotes_their_sentences_without_the
     b = make_assistant("Mistral AI est la meilleure entreprise du monde [1].", quoted_overviews=False)
     b.ask("Que disent les articles sur Mistral AI ?")
     assert len(b._llm.calls) == 1
+
+
+def test_an_overview_in_the_other_language_translates_the_articles_sentences(make_assistant):
+    # An English overview of French articles: the model is asked to translate the chosen
+    # sentences, not to summarise; the translation is checked like any answer.
+    # The fake model returns the sentences it is given (the fake embedder cannot match languages).
+    a = make_assistant(lambda messages: messages[-1]["content"].split("\n\n", 1)[1])
+    ans = a.ask("What do the articles say about Mistral AI?")
+    prompt = a._llm.calls[0][-1]["content"]
+    assert prompt.startswith("Translate these sentences") and "Mistral AI" in prompt
+    assert "Question:" not in prompt  # no summary asked for
+    assert not ans.abstained and ans.notices == [TRANSLATED_OVERVIEW_NOTICE["en"]], ans.answer
+    assert len(ans.citations) >= 2 and all(c.supported for c in ans.citations)
+    assert all(c.quote.rstrip(".!?") in prompt for c in ans.citations)  # a sentence it was asked to translate
 
 
 def test_a_summary_of_the_article_quotes_that_article_only(make_assistant):

@@ -404,6 +404,26 @@ def build_messages(question: str, passages: Sequence[Passage], language: str,
     return [*_prefix(), {"role": "user", "content": user}]
 
 
+TRANSLATE_INSTRUCTION = {
+    "fr": "Traduis en français ces phrases des articles, une à une et fidèlement : garde chaque nom et chaque "
+          "nombre, garde chaque [n] à la fin de sa phrase, n'ajoute rien.",
+    "en": "Translate these sentences of the articles into English, one by one and faithfully: keep every name "
+          "and every number, keep each [n] at the end of its sentence, add nothing.",
+}
+
+
+def build_translation_messages(text: str, language: str) -> list[dict[str, str]]:
+    """Messages asking the LLM to translate quoted sentences (with their markers) into ``language``.
+
+    Same system message and examples as answers, so llama.cpp reuses its cached prefix.
+
+    >>> build_translation_messages("Il pleut [1].", "en")[-1]["content"].endswith("Il pleut [1].")
+    True
+    """
+    user = f"{TRANSLATE_INSTRUCTION.get(language, TRANSLATE_INSTRUCTION['en'])}\n\n{text.strip()}"
+    return [*_prefix(), {"role": "user", "content": user}]
+
+
 def build_rewrite_messages(history: Sequence[tuple[str, str]], question: str) -> list[dict[str, str]]:
     """Messages asking the LLM to turn a follow-up into a standalone question.
 
