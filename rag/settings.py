@@ -107,9 +107,9 @@ class Settings:
         "question states it, cited to that sentence (--no-located-answers: the checks alone decide)."
     )
     quoted_overviews: bool = _opt(
-        True, "Answer an overview question ('Que disent les articles sur X ?') asked in the articles' language with "
-        "their own most relevant and mutually different sentences, quoted and cited (--no-quoted-overviews: the "
-        "model writes the summary)."
+        True, "Answer an overview question ('Que disent les articles sur X ?') with the articles' own most relevant "
+        "and mutually different sentences, cited: quoted in the articles' language, translated by the model (and "
+        "checked) in the other (--no-quoted-overviews: the model writes a summary)."
     )
     news: bool = _opt(
         True, "Read the articles as news: rank by the time a question names, date each passage in the prompt, "
