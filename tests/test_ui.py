@@ -305,3 +305,17 @@ def test_model_choice_is_locked_when_an_llm_server_answers(make_assistant):
     assert model_dropdown(a.settings).interactive is not False
     served = model_dropdown(a.settings.with_(llm_base_url="http://127.0.0.1:9/v1"))
     assert served.interactive is False and "http://127.0.0.1:9/v1" in served.info
+
+
+def test_overviews_show_their_note_and_a_translation_says_it_is_translating(make_assistant):
+    # In the articles' language: the articles' sentences at once, with the note saying so.
+    ui = make_ui(make_assistant, reply="")
+    _, (messages, panel, *_rest) = final(ui, "Que disent les articles sur Mistral AI ?")
+    msg = html.unescape(messages[-1]["content"])
+    assert "citées telles quelles" in msg and "Mistral AI" in msg and 'class="cite"' in messages[-1]["content"]
+    # In the other language: the model translates them, and the chat says what it is doing.
+    ui = make_ui(make_assistant, reply=lambda m: m[-1]["content"].split("\n\n", 1)[1])
+    updates, (messages, *_rest) = final(ui, "What do the articles say about Mistral AI?")
+    streamed = [u[0][-1]["content"] for u in updates[:-1]]
+    assert any("Translating the articles" in s for s in streamed)
+    assert "translated by the model and checked" in html.unescape(messages[-1]["content"])

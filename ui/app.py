@@ -48,6 +48,7 @@ STATUS_TEXT = {
     "retrieving": "Searching the articles…",
     "generating": "Writing the answer…",
     "retrying": "Writing the answer again…",
+    "translating": "Translating the articles' sentences…",
 }
 
 
@@ -177,6 +178,7 @@ class ChatUI:
             events = assistant.events(question, k=k_int, history=session.history[-MAX_TURNS:], language=lang,
                                       since=(since or "").strip() or None, until=(until or "").strip() or None)
             raw = ""
+            status = STATUS_TEXT["generating"]
             for kind, value in events:
                 if kind == "status":
                     if value == "retrying":
@@ -187,9 +189,8 @@ class ChatUI:
                 elif kind == "token":
                     raw += value
                     shown = "" if may_be_abstain_token(raw) else raw
-                    messages[-1] = {"role": "assistant",
-                                    "content": fmt.streaming_html(shown, STATUS_TEXT["generating"])}
-                    yield list(messages), panel, session, fmt.status_html(STATUS_TEXT["generating"]), ""
+                    messages[-1] = {"role": "assistant", "content": fmt.streaming_html(shown, status)}
+                    yield list(messages), panel, session, fmt.status_html(status), ""
                 elif kind == "answer":
                     answer = value
                     session.turns += 1
