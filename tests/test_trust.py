@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rag.answer.judge import LexicalJudge
-from rag.answer.pipeline import QUOTED_OVERVIEW_CHARS, QUOTED_OVERVIEW_NOTICE, TRANSLATED_OVERVIEW_NOTICE
+from rag.answer.overview import QUOTED_OVERVIEW_CHARS, QUOTED_OVERVIEW_NOTICE, TRANSLATED_OVERVIEW_NOTICE
 from rag.answer.prompt import OVERVIEW_INSTRUCTION, build_messages
 
 from .conftest import FakeLLM, fake_assistant

@@ -23,7 +23,6 @@ from rag.text.sentences import sentence_spans
 if TYPE_CHECKING:
     from rag.answer.retrieve import Retriever
 
-# Those of the second words (a sentence's) that mean one of the first (a question's), across languages.
 # The weight of relevance against novelty in :func:`diverse`. Facts of the overview tune set
 # (eval/overview/tune.jsonl, 72) found in the overview's evidence at 1600 characters: ranked
 # by score alone (before) 39; 0.7: 46; 0.8 and 0.85: 45. In the quoted overview (900
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
 # 0.85: 23. The usual range is 0.7-0.8.
 MMR_RELEVANCE = 0.8
 _SENTENCE_END = (".", "!", "?", "…", "»", '"', "”")
+# Those of the second words (a sentence's) that mean one of the first (a question's), across languages.
 Counterparts = Callable[[Sequence[str], Sequence[str]], list[str]]
 
 

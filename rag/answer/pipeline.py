@@ -29,9 +29,16 @@ from rag.answer.judge import SupportJudge
 from rag.answer.llm import LLM, token_probabilities
 from rag.answer.markers import strip_markers
 from rag.answer.news import add_news_context
-from rag.answer.prompt import (
-    article_family,
+from rag.answer.overview import (
+    OVERVIEW_NOTICE,
+    QUOTED_OVERVIEW_NOTICE,
+    TRANSLATED_OVERVIEW_NOTICE,
     asks_about_one_article,
+    one_article,
+    overview_text,
+    quoted_overview,
+)
+from rag.answer.prompt import (
     asks_for_fact,
     build_messages,
     build_translation_messages,
@@ -39,8 +46,6 @@ from rag.answer.prompt import (
     is_overview,
     names_subject,
     overview_subject,
-    quoted_overview,
-    quoted_sentence,
 )
 from rag.answer.retrieve import Retriever
 from rag.errors import RagError
@@ -67,20 +72,6 @@ FIGURES_HINT = {
     "fr": "Recopie les chiffres exactement comme les passages les écrivent.",
     "en": "Copy every figure exactly as the passages write it (e.g. 20 000 milliards = 20 trillion).",
 }
-OVERVIEW_NOTICE = {
-    "fr": "Le résumé du modèle n'a pas pu être vérifié : voici les phrases des articles sur ce sujet, citées telles quelles.",
-    "en": "The model's summary could not be checked: here are the articles' own sentences on the subject, quoted as written.",
-}
-QUOTED_OVERVIEW_NOTICE = {
-    "fr": "Résumé fait des phrases des articles sur ce sujet, citées telles quelles.",
-    "en": "A summary made of the articles' own sentences on the subject, quoted as written.",
-}
-TRANSLATED_OVERVIEW_NOTICE = {
-    "fr": "Résumé fait des phrases des articles sur ce sujet, traduites par le modèle et vérifiées.",
-    "en": "A summary made of the articles' own sentences on the subject, translated by the model and checked.",
-}
-# Characters of the articles' sentences in a quoted overview (four or five sentences).
-QUOTED_OVERVIEW_CHARS = 900
 RETRY_HINT = {
     "fr": "Ne répète pas la question : donne la réponse tirée des passages, avec les numéros [n].",
     "en": "Do not repeat the question: state the answer found in the passages, with [n] numbers.",
@@ -198,18 +189,12 @@ class AnswerPipeline:
             return passages, [p.text for p in passages]
         selector = EvidenceSelector(self.retriever, min_ratio=self.settings.evidence_ratio)
         others: list[Passage] = []
-        if is_overview(question) and asks_about_one_article(question):
-            # "Résume l'article sur …": the article the question finds first (with its other
-            # parts, when a long article is split into numbered files), not every article.
-            # An independent reader found sentences of other articles in such summaries;
-            # overview tune set, facts in the evidence 46 -> 47 of 72, quoted 22 -> 23 of 40.
-            family = article_family(passages[0].title or passages[0].doc_id)
-            others = [p for p in passages if article_family(p.title or p.doc_id) != family]
-            passages = [p for p in passages if p not in others]
-        if is_overview(question):  # several facts asked for: room for several sentences that differ
-            texts = selector.select_overview(question, lang, passages, budget=2 * budget)
-        else:
+        if not is_overview(question):
             texts = selector.select(question, lang, passages, budget=budget)
+        else:  # several facts asked for: room for several sentences that differ
+            if asks_about_one_article(question):  # "Résume l'article sur …": that article's passages
+                passages, others = one_article(passages)
+            texts = selector.select_overview(question, lang, passages, budget=2 * budget)
         used = [i for i, t in enumerate(texts) if t]
         rest = [i for i, t in enumerate(texts) if not t]
         return [passages[i] for i in used + rest] + others, [texts[i] for i in used]
@@ -393,15 +378,13 @@ class AnswerPipeline:
         text = self.overview_quotes(prepared)
         return self.verified(answer, text, prepared.texts) if text else None
 
-    def overview_quotes(self, prepared: Prepared, chars: int = 0) -> str:
-        """The overview's sentences (:meth:`quoted_overview`), each followed by its passage's
-        marker; "" when the question is not an overview or quoted overviews are off."""
-        answer, standalone, shown = prepared.answer, prepared.standalone, prepared.evidence
-        if not self.settings.quoted_overviews or not shown or not is_overview(standalone):
+    def overview_quotes(self, prepared: Prepared) -> str:
+        """The overview's sentences (:func:`rag.answer.overview.overview_text`); "" when the
+        question is not an overview or quoted overviews are off."""
+        shown = prepared.evidence
+        if not self.settings.quoted_overviews or not shown or not is_overview(prepared.standalone):
             return ""
-        sentences = EvidenceSelector(self.retriever).overview_sentences(standalone, answer.language, shown,
-                                                                         budget=chars or QUOTED_OVERVIEW_CHARS)
-        return " ".join(quoted_sentence(shown[c.passage].text[c.start:c.end], c.passage + 1) for c in sentences)
+        return overview_text(EvidenceSelector(self.retriever), prepared.standalone, prepared.answer.language, shown)
 
     def verified(self, answer: Answer, raw: str, evidence: Sequence[str] | None = None) -> Verification | None:
         """The verification of ``raw``, or None when it must end in an abstention.

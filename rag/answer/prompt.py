@@ -224,30 +224,6 @@ _OVERVIEW = re.compile(
     r"|summari[sz]e|give\s+(?:me\s+)?an?\s+(?:overview|summary)|tell\s+me\s+about|overview)\b",
     re.IGNORECASE,
 )
-_ONE_ARTICLE = re.compile(r"\b(?:l['’]\s*article|cet\s+article|the\s+(?:article|story)|this\s+(?:article|story))\b",
-                          re.IGNORECASE)
-_PART_NUMBER = re.compile(r"\s*[(\[]\s*\d+\s*[)\]]\s*$")
-
-
-def asks_about_one_article(question: str) -> bool:
-    """Whether an overview question asks about one article ("Résume l'article sur …").
-
-    >>> asks_about_one_article("Résume l'article sur le pari de la Silicon Valley."), asks_about_one_article(
-    ...     "Que disent les articles sur Mistral AI ?"), asks_about_one_article("Summarize the article on Victoria.")
-    (True, False, True)
-    """
-    return bool(_ONE_ARTICLE.search(question))
-
-
-def article_family(title: str) -> str:
-    """A title without the part number a long article split into files carries.
-
-    >>> article_family("University of Notre Dame (3)"), article_family("OpenAI est une ruine.")
-    ('university of notre dame', 'openai est une ruine.')
-    """
-    return _PART_NUMBER.sub("", title).strip().casefold()
-
-
 OVERVIEW_INSTRUCTION = {
     "fr": "Réponds en trois à cinq phrases courtes qui donnent les faits principaux, chacune avec le numéro de son passage.",
     "en": "Answer in three to five short sentences giving the main facts, each with the number of its passage.",
@@ -315,66 +291,6 @@ def names_subject(text: str, subject: set[str]) -> bool:
         return True
     return any(len(a) >= 5 and len(b) >= 5 and (a.startswith(b) or b.startswith(a))
                for a in subject for b in stems)
-
-
-def quoted_overview(question: str, lang: str, passages: Sequence[Passage], *, max_sentences: int = 4,
-                    max_chars: int = 900) -> str:
-    """An overview made of the retrieved passages' own sentences about the question's
-    subject, each with its passage's marker ("" when no sentence names the subject).
-
-    The 1.5B model's summaries of a subject are often vague and cite nothing ("The
-    articles all mention Mistral AI, including its founding…"), so the checks reject
-    them and the assistant would abstain although whole articles are about it.
-    Quoted, the articles' sentences are exact text, each checked like any other
-    answer sentence. News articles put what matters first (the lede), so each
-    article's sentences come in document order, the articles in retrieval order,
-    one sentence of each in turn. A sentence must name the subject (one of its names
-    when it has any, else one of its words, in either language), so that an overview
-    of something the articles do not cover still ends in an abstention.
-
-    >>> from rag.records import Passage
-    >>> ps = [Passage(1, "m", "m:40", 40, 80, 1.0, "Le marché est tendu. Mistral AI vise l'Europe."),
-    ...       Passage(2, "m", "m:0", 0, 40, 0.9, "Mistral AI lève 600 millions d'euros.")]
-    >>> quoted_overview("Que disent les articles sur Mistral AI ?", "fr", ps)
-    "Mistral AI lève 600 millions d'euros [2]. Mistral AI vise l'Europe [1]."
-    >>> quoted_overview("Que disent les articles sur Nvidia ?", "fr", ps)
-    ''
-    """
-    from rag.answer.evidence import states_something
-    from rag.text.sentences import sentence_spans
-
-    subject = overview_subject(question, lang)
-    found: dict[str, dict[int, tuple[int, str]]] = {}  # doc -> document offset -> (marker, sentence)
-    for n, p in enumerate(passages, 1):
-        mine = found.setdefault(p.doc_id, {})
-        for s, e in sentence_spans(p.text):
-            sentence = p.text[s:e].strip()
-            if p.start + s not in mine and names_subject(sentence, subject) and states_something(sentence, p):
-                mine[p.start + s] = (n, sentence)
-    per_doc = [[mine[off] for off in sorted(mine)] for mine in found.values() if mine]
-    picked: list[str] = []
-    used = 0
-    for depth in range(max(map(len, per_doc), default=0)):  # one sentence of each article in turn
-        for mine in per_doc:
-            if depth >= len(mine) or len(picked) >= max_sentences:
-                continue
-            n, body = mine[depth]
-            if picked and used + len(body) > max_chars:
-                continue
-            picked.append(quoted_sentence(body, n))
-            used += len(body)
-    return " ".join(picked)
-
-
-def quoted_sentence(body: str, marker: int) -> str:
-    """A passage's sentence as an answer sentence citing it.
-
-    >>> quoted_sentence("Mistral AI lève 600 millions d'euros.", 2), quoted_sentence("Et après ?", 1)
-    ("Mistral AI lève 600 millions d'euros [2].", 'Et après [1]?')
-    """
-    body = body.strip()
-    end = body[-1] if body[-1] in ".!?" else "."
-    return f"{body.rstrip('.!?').rstrip()} [{marker}]{end}"
 
 
 def build_messages(question: str, passages: Sequence[Passage], language: str,
