@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from rag.answer.judge import LexicalJudge
-from rag.answer.overview import QUOTED_OVERVIEW_CHARS, QUOTED_OVERVIEW_NOTICE, TRANSLATED_OVERVIEW_NOTICE
+from rag.answer.overview import (
+    OVERVIEW_NOTICE,
+    QUOTED_OVERVIEW_CHARS,
+    QUOTED_OVERVIEW_NOTICE,
+    TRANSLATED_OVERVIEW_NOTICE,
+)
 from rag.answer.prompt import OVERVIEW_INSTRUCTION, build_messages
 
 from .conftest import FakeLLM, fake_assistant
@@ -104,6 +109,19 @@ def test_an_overview_in_the_articles_language_quotes_their_sentences_without_the
     assert len(b._llm.calls) == 1
 
 
+def test_an_overview_quotes_what_follows_its_subject_not_the_page_s_disclaimer(make_assistant):
+    # The seeds name Anthropic once ("Regardons l'un de ses rivaux, Anthropic.") and give its
+    # figures in the next sentence, which never names it. Scored against the whole question,
+    # "Que disent les articles sur …" let "Cet article vise à fournir des informations exactes
+    # et pertinentes." in for its "article", and the figures stayed out.
+    a = make_assistant("")
+    ans = a.ask("Que disent les articles sur Anthropic ?")
+    assert not ans.abstained and a._llm.calls == [], ans.answer
+    quotes = " ".join(c.quote for c in ans.citations)
+    assert "2,7 milliards" in quotes
+    assert "Cet article vise" not in ans.answer and "non-responsabilité" not in ans.answer
+
+
 def test_an_overview_in_the_other_language_translates_the_articles_sentences(make_assistant):
     # An English overview of French articles: the model is asked to translate the chosen
     # sentences, not to summarise; the translation is checked like any answer.
@@ -130,6 +148,11 @@ def test_a_summary_of_the_article_quotes_that_article_only(make_assistant):
     assert {p.doc_id for p in pipe.prepare(question).evidence} == {top.doc_id}
     plural = pipe.prepare("Que disent les articles sur OpenAI ?")
     assert len({p.doc_id for p in plural.evidence}) > 1  # the plural still reads every article
+    # When the model's summary is rejected, the quoted fallback keeps to that article too.
+    b = make_assistant("OpenAI a été fondée sur Mars en 1850 [1].", quoted_overviews=False)
+    fallback = b.ask(question)
+    assert not fallback.abstained and fallback.notices == [OVERVIEW_NOTICE["fr"]], fallback.answer
+    assert {c.doc_id for c in fallback.citations} == {top.doc_id}
 
 
 def test_an_overview_of_a_subject_no_article_covers_still_abstains(make_assistant):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 # characters, the 10 questions in the articles' language, 40 facts): 0.5 and 0.7: 19; 0.8: 22;
 # 0.85: 23. The usual range is 0.7-0.8.
 MMR_RELEVANCE = 0.8
+# The share of a sentence's relevance the next sentence of its passage inherits in an
+# overview (:func:`carried_on`).
+CARRY_ON = 0.5
 _SENTENCE_END = (".", "!", "?", "…", "»", '"', "”")
 # Those of the second words (a sentence's) that mean one of the first (a question's), across languages.
 Counterparts = Callable[[Sequence[str], Sequence[str]], list[str]]
@@ -128,6 +131,28 @@ def diverse(candidates: Sequence[Candidate], vectors: np.ndarray, *, budget: int
             chosen.append(j)
             used += size
     return [candidates[j] for j in chosen]
+
+
+def carried_on(candidates: Sequence[Candidate], *, decay: float = CARRY_ON) -> list[Candidate]:
+    """Scores in which a sentence is at least ``decay`` times as relevant as the sentence
+    before it in its passage.
+
+    An article names its subject once and then goes on about it ("Regardons l'un de ses
+    rivaux, Anthropic. Cette société d'IA, financée par Amazon, devrait dépenser environ 2,7
+    milliards de dollars en 2024"): the sentences that follow carry the facts but not the
+    name, and scored alone against "Anthropic" they sat with the page's disclaimer, which
+    maximal marginal relevance then took for its novelty.
+
+    >>> cs = [Candidate(0, 0, 10, 1.0), Candidate(0, 11, 20, 0.1), Candidate(0, 21, 30, 0.0), Candidate(1, 0, 5, 0.1)]
+    >>> [c.score for c in carried_on(cs)]
+    [1.0, 0.5, 0.25, 0.1]
+    """
+    out = list(candidates)
+    order = sorted(range(len(out)), key=lambda j: (out[j].passage, out[j].start))
+    for prev, j in zip(order, order[1:]):
+        if out[prev].passage == out[j].passage and out[j].score < decay * out[prev].score:
+            out[j] = replace(out[j], score=decay * out[prev].score)
+    return out
 
 
 def render(passages: Sequence[Passage], chosen: Sequence[Candidate]) -> list[str]:
@@ -371,8 +396,12 @@ class EvidenceSelector:
 
     def overview_sentences(self, question: str, language: str, passages: Sequence[Passage], *,
                            budget: int) -> list[Candidate]:
-        """The sentences of :meth:`select_overview`, most relevant first."""
-        candidates, vectors = self._scored(question, language, passages)
+        """The sentences of :meth:`select_overview`, most relevant first, scored against what
+        the question asks about (:func:`rag.answer.prompt.overview_query`), not its request."""
+        from rag.answer.prompt import overview_query
+
+        candidates, vectors = self._scored(overview_query(question), language, passages)
+        candidates = carried_on(candidates)
         # Headings and asides state no fact but are novel to MMR (:func:`states_something`).
         # A relevance floor (0.3 or 0.5 of the best score) cost facts (23 of the 40 below -> 21).
         keep = [j for j, c in enumerate(candidates)

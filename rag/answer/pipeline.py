@@ -294,7 +294,9 @@ class AnswerPipeline:
             result = self.verified(answer, raw, prepared.texts)
         if result is None and is_overview(standalone):
             # The checks rejected the model's summary: quote what the articles say instead.
-            quoted = quoted_overview(standalone, lang, answer.passages)
+            # "Résume l'article sur …" quotes that article only (the others' passages come last).
+            pool = one_article(answer.passages)[0] if asks_about_one_article(standalone) else answer.passages
+            quoted = quoted_overview(standalone, lang, pool)
             result = self.verified(answer, quoted, prepared.texts) if quoted else None
             if result is not None:
                 answer.notices.append(OVERVIEW_NOTICE[lang])

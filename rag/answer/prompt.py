@@ -249,6 +249,25 @@ def is_overview(question: str) -> bool:
 _ARTICLE_WORDS = re.compile(r"\b(?:articles?|textes?|texts?|sources?|press[e]?)\b", re.IGNORECASE)
 
 
+def overview_query(question: str) -> str:
+    """An overview question without its request ("Que disent les articles sur", "Summarize
+    the article on"): what it asks about, to score the articles' sentences against. Scored
+    with the request, "What do the articles say about Anthropic?" ranked "This article aims to
+    provide accurate and relevant information." among Anthropic's facts, for its "article".
+
+    >>> overview_query("Que disent les articles sur Microsoft ?"), overview_query("Summarize the article on Victoria.")
+    ('les sur Microsoft ?', 'the on Victoria.')
+    >>> overview_query("Résume.")  # nothing left: the question itself
+    'Résume.'
+    """
+    rest = _request_removed(question)
+    return rest if any(ch.isalnum() for ch in rest) else question
+
+
+def _request_removed(question: str) -> str:
+    return " ".join(_ARTICLE_WORDS.sub(" ", _OVERVIEW.sub(" ", question, count=1)).split())
+
+
 def overview_subject(question: str, lang: str) -> set[str]:
     """Stems of what an overview question asks about, once the request ("Que disent les
     articles sur", "What do the articles say about") is removed: its names when it has
@@ -262,8 +281,7 @@ def overview_subject(question: str, lang: str) -> set[str]:
     from rag.text.analysis import analyze
     from rag.text.lexicon import translate_stems
 
-    rest = _ARTICLE_WORDS.sub(" ", _OVERVIEW.sub(" ", question, count=1))
-    terms = analyze(rest, lang)
+    terms = analyze(_request_removed(question), lang)
     names = {t.text for t in terms if t.kind == "name"}
     words = {t.text for t in terms if t.kind == "word"}
     return names or (words | set(translate_stems(sorted(words), lang)))
