@@ -17,12 +17,11 @@ from pathlib import Path
 from rag.errors import IngestError
 from rag.news.sidecar import SIDECAR_NAME
 from rag.records import Document
-from rag.text.sentences import normalize_text
+from rag.text.sentences import DATE_PREFIX, normalize_text
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
-_DATE_PREFIX = re.compile(r"^\s*date\s*:?\s*(\d{4}-\d{2}(?:-\d{2})?)", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\b((?:19|20)\d{2}-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)\b")
 
 
@@ -131,7 +130,7 @@ def extract_title(text: str) -> str:
     """
     for line in text.split("\n"):
         line = line.strip().lstrip("#").strip()
-        line = _DATE_PREFIX.sub("", line).strip() or line
+        line = DATE_PREFIX.sub("", line).strip() or line
         if line:
             return line[:200]
     return ""
@@ -145,7 +144,7 @@ def extract_date(text: str) -> str | None:
     >>> extract_date("Pas de date ici") is None
     True
     """
-    m = _DATE_PREFIX.match(text)
+    m = DATE_PREFIX.match(text)
     if m:
         return m.group(1)
     m = _ISO_DATE.search(text[:300])

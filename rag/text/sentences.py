@@ -20,6 +20,9 @@ _ABBREVIATIONS = frozenset(
 # quotes/brackets) when whitespace and then a plausible sentence start follow.
 _END = re.compile(r"[.!?…]+[»\"”’')\]]*(?=\s+[«\"“‘(\[]?\s*[A-ZÀ-ÖØ-Þ0-9¿¡«\"“‘•–—-])")
 _LINEBREAK = re.compile(r"\n+")
+# A text opening with its date ("date 2023-10 La Silicon Valley a misé gros…", the seeds'
+# header): the loader reads the date from it, and no sentence begins with it.
+DATE_PREFIX = re.compile(r"^\s*date\s*:?\s*(\d{4}-\d{2}(?:-\d{2})?)", re.IGNORECASE)
 
 
 def normalize_text(text: str) -> str:
@@ -65,11 +68,23 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     ['OpenAI perd 5 milliards.', 'M. Altman sourit !', 'Next one?']
     >>> split_sentences("3,4 milliards. 2.7 billion")
     ['3,4 milliards.', '2.7 billion']
+
+    A date the text opens with belongs to no sentence (quoted, "date 2023-10 La Silicon
+    Valley a misé gros…" read as a sentence of the article):
+
+    >>> split_sentences(" date 2023-10 La Silicon Valley a misé gros. Mais rien n'est sûr.")
+    ['La Silicon Valley a misé gros.', "Mais rien n'est sûr."]
+    >>> split_sentences("date 2024-03-14\\nTitre")
+    ['Titre']
     """
     spans: list[tuple[int, int]] = []
+    head = DATE_PREFIX.match(text)
+    skip = head.end() if head else 0
     for block in _split_blocks(text):
         b_start, b_end = block
-        cursor = b_start
+        cursor = max(b_start, skip)
+        if cursor >= b_end:
+            continue
         for m in _END.finditer(text, b_start, b_end):
             first_dot = m.start()
             if _is_abbreviation(text, first_dot) and m.end() - m.start() == 1:
