@@ -68,9 +68,11 @@ TRUNCATED_NOTICE = {
     "en": "The question was truncated to {n} characters.",
 }
 STOP = ["\n\n", "Question:", "Passages:"]
+# The English example used to be dev-08's own answer ("20 000 milliards = 20 trillion"):
+# a hint must not carry an evaluation set's answer (issue 14), so it shows another amount.
 FIGURES_HINT = {
     "fr": "Recopie les chiffres exactement comme les passages les écrivent.",
-    "en": "Copy every figure exactly as the passages write it (e.g. 20 000 milliards = 20 trillion).",
+    "en": "Copy every figure exactly as the passages write it (e.g. 1 500 milliards = 1.5 trillion).",
 }
 RETRY_HINT = {
     "fr": "Ne répète pas la question : donne la réponse tirée des passages, avec les numéros [n].",
