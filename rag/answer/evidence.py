@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.answer.prompt import overview_query
 from rag.records import Passage
 from rag.text.sentences import sentence_spans
 
@@ -398,8 +399,6 @@ class EvidenceSelector:
                            budget: int) -> list[Candidate]:
         """The sentences of :meth:`select_overview`, most relevant first, scored against what
         the question asks about (:func:`rag.answer.prompt.overview_query`), not its request."""
-        from rag.answer.prompt import overview_query
-
         candidates, vectors = self._scored(overview_query(question), language, passages)
         candidates = carried_on(candidates)
         # Headings and asides state no fact but are novel to MMR (:func:`states_something`).

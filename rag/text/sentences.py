@@ -85,7 +85,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         cursor = max(b_start, skip)
         if cursor >= b_end:
             continue
-        for m in _END.finditer(text, b_start, b_end):
+        for m in _END.finditer(text, cursor, b_end):
             first_dot = m.start()
             if _is_abbreviation(text, first_dot) and m.end() - m.start() == 1:
                 continue
