@@ -333,6 +333,26 @@ def test_a_short_answer_is_judged_with_its_question():
     assert supported(english, question)
 
 
+def test_a_bare_number_counts_what_the_question_asks_about_in_its_quote():
+    # "How many paying subscribers does GitHub Copilot have?" got "10 [1]", cited to "les
+    # utilisateurs paient 10 dollars par mois": the 10 is money there (eval/seeds-tune.jsonl, st-40).
+    from rag.answer.cite import verify_answer
+
+    judge = LexicalJudge()
+    price = _passage("Les utilisateurs paient 10 dollars par mois d'abonnement à Copilot.", "Copilot")
+    count = _passage("Copilot compte déjà 10 millions d'abonnés payants, selon Microsoft.", "Copilot")
+
+    def supported(answer, passage, question):
+        return verify_answer(answer, [passage], supports=judge.supports, score=judge.score, question=question,
+                             language="fr", presupposed=question).any_supported
+
+    asked = "Combien d'abonnés payants compte Copilot ?"
+    assert not supported("10 [1].", price, asked)
+    assert supported("10 millions [1].", count, asked)
+    # Another question about the same figure is not affected.
+    assert supported("10 dollars [1].", price, "Combien paient les utilisateurs de Copilot par mois ?")
+
+
 ELWAY = """Super Bowl 50 (3)
 
 Les Broncos ont choisi de porter leurs maillots blancs pour le Super Bowl 50. La dernière fois qu'ils avaient porté \

@@ -19,6 +19,7 @@ from rag.answer.clauses import without_title_names
 from rag.answer.confirm import ConfirmFn, decide, first_confirmed
 from rag.answer.echo import QUESTION_WORDS, adds_content
 from rag.answer.markers import answer_sentences
+from rag.answer.quantities import asked_kind, check_asked_count
 from rag.records import Citation, Passage
 from rag.text.sentences import sentence_spans
 
@@ -121,6 +122,22 @@ class Verification:
 
 SupportsFn = Callable[[str, str], bool]
 
+
+def answering(supports: SupportsFn, question: str, answer: str, language: str) -> SupportsFn:
+    """``supports``, with the check that a bare number answering "how many X" counts X in
+    the evidence, not an amount of money or a year there
+    (:func:`rag.answer.quantities.check_asked_count`: "10" to "How many subscribers does
+    Copilot have?" against "les utilisateurs paient 10 dollars par mois").
+
+    >>> ok = answering(lambda claim, evidence: True, "Combien d'abonnés a Copilot ?", "10 [1].", "fr")
+    >>> ok("10", "Les abonnés paient 10 dollars par mois."), ok("10", "Copilot compte 10 abonnés.")
+    (False, True)
+    """
+    if asked_kind(question) is None:
+        return supports
+    return lambda claim, evidence: supports(claim, evidence) and \
+        check_asked_count(question, answer, evidence, language) is None
+
 def best_quote(claim: str, passage: Passage, judge_supports: SupportsFn,
                judge_score: Callable[[str, str], float]) -> tuple[int, int, bool]:
     """The sentence (or two adjacent sentences) of ``passage`` that best support ``claim``.
@@ -186,19 +203,21 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
         if question and not adds_content(text, question, language):
             continue  # the question echoed back is not a claim: leave it out
         in_range = [m for m in markers if 1 <= m <= len(passages)]
+        # A bare number answering "how many X" must count X in its quote, not be its money.
+        ok = answering(supports, presupposed, text, language) if presupposed else supports
         # Each passage is judged against the claim without the names only its article's
         # title gives it (:func:`rag.answer.clauses.without_title_names`).
         claims = [without_title_names(f"{presupposed} {text}" if presupposed and p.language == language else text,
                                       p.title, p.text) for p in passages]
-        good = [m for m in in_range if supports(claims[m - 1], passages[m - 1].text)]
+        good = [m for m in in_range if ok(claims[m - 1], passages[m - 1].text)]
         ranked: list[int] = []
         if not good:
             ranked = sorted(range(len(passages)), key=lambda i: -score(claims[i], passages[i].text))
-            good = [i + 1 for i in ranked[:3] if supports(claims[i], passages[i].text)][:1]
+            good = [i + 1 for i in ranked[:3] if ok(claims[i], passages[i].text)][:1]
         if confirm is not None:
             good = _second_opinion(text, good, in_range, ranked, confirm)
         for m in good:
-            s, e, alone = best_quote(claims[m - 1], passages[m - 1], supports, score)
+            s, e, alone = best_quote(claims[m - 1], passages[m - 1], ok, score)
             if not alone:
                 # Only the passage as a whole supports the sentence (the name in one
                 # sentence, the fact in another): quote the whole passage, so the
@@ -207,7 +226,7 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
             vs.sources.append((m - 1, s, e, True))
         if not good and in_range:
             m = in_range[0]
-            s, e, _ = best_quote(claims[m - 1], passages[m - 1], supports, score)
+            s, e, _ = best_quote(claims[m - 1], passages[m - 1], ok, score)
             vs.sources.append((m - 1, s, e, False))
         verified.append(vs)
     return _renumber(verified, shown)

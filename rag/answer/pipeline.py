@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag.answer.align import aligner_for
-from rag.answer.cite import Verification, WordMatch, addresses_question, cite_located, verify_answer
+from rag.answer.cite import Verification, WordMatch, addresses_question, answering, cite_located, verify_answer
 from rag.answer.confirm import Confirmer
 from rag.answer.echo import is_degenerate, starts_as_echo, without_example_copies
 from rag.answer.evidence import EvidenceSelector
@@ -433,7 +433,8 @@ class AnswerPipeline:
             # answers through. Trying the second and third best sentences too let 3-4 wrong
             # answers through for 0-1 right one (tune splits, session 11).
             return None
-        return cite_located(raw, passages[best.passage], best.start, best.end, self.judge.supports)
+        return cite_located(raw, passages[best.passage], best.start, best.end,
+                            answering(self.judge.supports, question, raw, answer.language))
 
     def checked(self, answer: Answer, raw: str, evidence: Sequence[str] | None = None) -> Verification | None:
         """The verification of ``raw`` by the support judge and the focus check, or None."""

@@ -284,3 +284,77 @@ def _compatible(q: Quantity, e: Quantity, same_lang: bool) -> bool:
         return _counts(e, forms | {q.unit}, "fr") or stems_match(stem(q.unit, "en"), stem(e.unit, "en")) \
             or stems_match(stem(q.unit, "fr"), stem(e.unit, "fr"))
     return True
+
+
+# ---------------------------------------------------------------------------
+# A bare number answering "how many X": what it counts is in the question.
+
+_HOW_MANY = re.compile(
+    r"\b(?:how\s+many|combien\s+(?:de|d['’])|(?:quel|le|the)\s+nombre\s+(?:de|d['’])|(?:the\s+)?number\s+of)\s*",
+    re.IGNORECASE)
+_MONEY_WORDS = frozenset("dollar dollars euro euros livre livres pound pounds usd eur".split())
+_PERCENT_WORDS = frozenset("percent pourcent pourcentage percentage %".split())
+
+
+def asked_kind(question: str) -> tuple[str, str | None] | None:
+    """What a "how many X" question counts, as a quantity kind and unit; None for other questions.
+
+    >>> asked_kind("Combien d'utilisateurs a Github Copilot ?"), asked_kind("How many NFL teams played?")
+    (('count', 'utilisateurs'), ('count', 'teams'))
+    >>> asked_kind("How many years did he serve?"), asked_kind("Combien de milliards de dollars ?")
+    (('duration', 'year'), ('money', None))
+    >>> asked_kind("Combien OpenAI perd-elle ?") is None
+    True
+    """
+    m = _HOW_MANY.search(question)
+    if not m:
+        return None
+    for w in _NUMBER_TOKEN.findall(question[m.end():])[:4]:
+        folded = fold(bare(w))
+        if folded in _MONEY_WORDS:
+            return "money", None
+        if folded in _PERCENT_WORDS:
+            return "percent", "%"
+        if folded in STOP or is_name_word(w) or scale_exponent(w, "fr") is not None \
+                or scale_exponent(w, "en") is not None or _is_digits(w):
+            continue
+        if folded in _UNIT:
+            return ("duration" if _UNIT[folded] in _DURATIONS else "measure"), _UNIT[folded]
+        return "count", folded
+    return None
+
+
+def check_asked_count(question: str, answer: str, evidence: str, lang: str | None = None,
+                      evidence_lang: str | None = None) -> str | None:
+    """A reason when ``answer``, a bare number to a "how many X" question, is in the evidence
+    only as an amount of another kind: "10" to "Combien d'utilisateurs a Copilot ?" against
+    "les utilisateurs paient 10 dollars par mois". A count is compared by kind only (money,
+    percent, year, duration, measure): which noun a crowd question counts ("how many times")
+    and which one the article writes ("three Super Bowls") often differ.
+
+    >>> check_asked_count("Combien d'utilisateurs a Github Copilot ?", "10 [1]",
+    ...                   "Les utilisateurs paient 10 dollars par mois d'abonnement à Copilot.")
+    'number: 10 counts utilisateurs in the question but is money (USD) in the quote'
+    >>> check_asked_count("Combien d'utilisateurs paient ?", "10", "Ils sont 10 à payer.")
+    >>> check_asked_count("How many times did they win?", "3", "They won 3 Super Bowls.")
+    """
+    asked = asked_kind(question)
+    if asked is None:
+        return None
+    lang = lang or detect_language(question)
+    said = quantities(re.sub(r"\[\d+\]", " ", answer), lang)  # without its citation markers
+    if len(said) != 1 or said[0].kind != "number":
+        return None  # the answer says what it counts (the number check's business), or is no figure
+    value = said[0].value
+    same = [e for e in quantities(evidence, evidence_lang or detect_language(evidence)) if _same_value(e.value, value)]
+    kind, unit = asked
+
+    def fits(e: Quantity) -> bool:
+        if e.kind == "number" or kind == "count":
+            return e.kind in ("number", "count")
+        return e.kind == kind and (unit is None or e.unit in (None, unit))
+
+    if not same or any(fits(e) for e in same):
+        return None
+    what = unit if kind == "count" else _describe(Quantity(value, kind, unit, 0, 0))
+    return f"number: {value:g} counts {what} in the question but is {_describe(same[0])} in the quote"
