@@ -353,6 +353,25 @@ def test_a_bare_number_counts_what_the_question_asks_about_in_its_quote():
     assert supported("10 dollars [1].", price, "Combien paient les utilisateurs de Copilot par mois ?")
 
 
+def test_a_short_answer_is_read_where_the_question_s_own_figures_are():
+    # "How much did Meta spend on AI in 2023?" got "5 billion dollars", cited to a passage
+    # about this year's spending with no 2023 in it (eval/seeds-tune.jsonl, st-30).
+    from rag.answer.cite import verify_answer
+
+    judge = LexicalJudge()
+    this_year = dataclasses.replace(_passage("OpenAI will spend about 5 billion dollars this year, and Meta up to 40.",
+                                             "OpenAI"), language="en")
+    question = "Combien Meta a-t-elle dépensé en 2023 ?"
+
+    def supported(passage, presupposed):
+        return verify_answer("5 milliards de dollars [1].", [passage], supports=judge.supports, score=judge.score,
+                             question=question, language="fr", presupposed=presupposed).any_supported
+
+    assert supported(this_year, "") and not supported(this_year, question)
+    in_2023 = dataclasses.replace(this_year, text="In 2023 Meta spent 5 billion dollars on AI.")
+    assert supported(in_2023, question)
+
+
 ELWAY = """Super Bowl 50 (3)
 
 Les Broncos ont choisi de porter leurs maillots blancs pour le Super Bowl 50. La dernière fois qu'ils avaient porté \

@@ -122,6 +122,17 @@ class Verification:
 
 SupportsFn = Callable[[str, str], bool]
 
+_FIGURE = re.compile(r"\d{1,3}(?:[ ,.\u00a0\u202f]\d{3})+(?!\d)|\d+(?:[.,]\d+)?")
+
+
+def _figures(text: str) -> set[str]:
+    """The numbers written in digits in ``text``, without separators ("1 500" = "1,500" = "1500").
+
+    >>> sorted(_figures("En 2023, 1 500 ou 2,7 milliards ; Super Bowl 50"))
+    ['1500', '2023', '27', '50']
+    """
+    return {re.sub(r"[ ,.\u00a0\u202f]", "", m) for m in _FIGURE.findall(text)}
+
 
 def answering(supports: SupportsFn, question: str, answer: str, language: str) -> SupportsFn:
     """``supports``, with the check that a bare number answering "how many X" counts X in
@@ -194,6 +205,10 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
     score = functools.lru_cache(maxsize=None)(score)
     supports = functools.lru_cache(maxsize=None)(supports)
     shown, passages = passages, [mask_injections(p) for p in passages]  # judge without planted orders
+    # A short answer is read where the question's own figures are ("en 2023", "Super Bowl 50"):
+    # "How much did Meta spend in 2023?" is not answered by a passage without 2023.
+    asked = _figures(presupposed)
+    figured = {i for i, p in enumerate(passages) if asked <= _figures(f"{p.title} {p.text}")}
     verified: list[VerifiedSentence] = []
     for shown_text, markers in answer_sentences(answer):
         vs = VerifiedSentence(shown_text)
@@ -209,11 +224,11 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
         # title gives it (:func:`rag.answer.clauses.without_title_names`).
         claims = [without_title_names(f"{presupposed} {text}" if presupposed and p.language == language else text,
                                       p.title, p.text) for p in passages]
-        good = [m for m in in_range if ok(claims[m - 1], passages[m - 1].text)]
+        good = [m for m in in_range if m - 1 in figured and ok(claims[m - 1], passages[m - 1].text)]
         ranked: list[int] = []
         if not good:
             ranked = sorted(range(len(passages)), key=lambda i: -score(claims[i], passages[i].text))
-            good = [i + 1 for i in ranked[:3] if ok(claims[i], passages[i].text)][:1]
+            good = [i + 1 for i in ranked[:3] if i in figured and ok(claims[i], passages[i].text)][:1]
         if confirm is not None:
             good = _second_opinion(text, good, in_range, ranked, confirm)
         for m in good:
