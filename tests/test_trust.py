@@ -372,6 +372,25 @@ def test_a_short_answer_is_read_where_the_question_s_own_figures_are():
     assert supported(in_2023, question)
 
 
+def test_the_title_s_subject_is_no_answer_where_its_sentence_names_another_candidate():
+    # "Pour quelle société travaille Matt Stephenson ?" got "Mistral AI", the title's subject, read
+    # against "dont Matt Stephenson de Pantera Capital" (eval/seeds-tune.jsonl, st-26); the
+    # article's own subject stays an answer where the sentence is about it (issue 14's Ouganda).
+    from rag.answer.cite import cite_located
+    from rag.records import Passage
+
+    text = "Les voix de l'industrie, dont Matt Stephenson de Pantera Capital, sont d'accord."
+    mistral = Passage(1, "m.txt", "m:0", 0, len(text), 0.5, text, title="Le financement de Mistral AI")
+    question = "Pour quelle société travaille Matt Stephenson ?"
+    assert cite_located("Mistral AI [1].", mistral, 0, len(text), lambda claim, quote: True) is not None
+    assert cite_located("Mistral AI [1].", mistral, 0, len(text), lambda claim, quote: True, question) is None
+    assert cite_located("Pantera Capital [1].", mistral, 0, len(text), lambda claim, quote: True, question)
+    pearl = "Le pays croît. La « perle de l'Afrique » devient un modèle."
+    uganda = Passage(1, "ouganda.txt", "o:0", 0, len(pearl), 0.5, pearl, title="Ouganda")
+    assert cite_located("L'Ouganda [1].", uganda, 15, len(pearl), lambda claim, quote: False,
+                        "Quel pays est surnommé la perle de l'Afrique ?") is not None
+
+
 ELWAY = """Super Bowl 50 (3)
 
 Les Broncos ont choisi de porter leurs maillots blancs pour le Super Bowl 50. La dernière fois qu'ils avaient porté \

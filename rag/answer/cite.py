@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rag.answer.claims import mask_injections  # the planted-instruction detector lives with the judge's checks
-from rag.answer.clauses import without_title_names
+from rag.answer.clauses import names_in, without_title_names
 from rag.answer.confirm import ConfirmFn, decide, first_confirmed
 from rag.answer.echo import QUESTION_WORDS, adds_content
 from rag.answer.markers import answer_sentences
@@ -233,6 +233,9 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
             good = _second_opinion(text, good, in_range, ranked, confirm)
         for m in good:
             s, e, alone = best_quote(claims[m - 1], passages[m - 1], ok, score)
+            p = passages[m - 1]
+            if presupposed and _names_another(text, presupposed, p, p.text[s - p.start:e - p.start]):
+                continue
             if not alone:
                 # Only the passage as a whole supports the sentence (the name in one
                 # sentence, the fact in another): quote the whole passage, so the
@@ -247,7 +250,30 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
     return _renumber(verified, shown)
 
 
-def cite_located(answer: str, passage: Passage, start: int, end: int, supports: SupportsFn) -> Verification | None:
+def _names_another(answer: str, question: str, passage: Passage, quote: str) -> bool:
+    """Whether ``answer`` is only the article's title subject while its quote names someone else.
+
+    A passage never names its article's subject ("la société", "il"), so a short answer naming
+    it is judged without it (:func:`rag.answer.clauses.without_title_names`), and the claim left
+    is the question alone, which the passage answers. Right when the sentence is about that
+    subject ("La « perle de l'Afrique » devient un modèle", in the article "Ouganda"); wrong
+    when it names another candidate: "Pour quelle société travaille Matt Stephenson ?" got the
+    title's "Mistral AI" against "dont Matt Stephenson de Pantera Capital".
+
+    >>> p = Passage(1, "m.txt", "c", 0, 80, 0.5, "Les voix, dont Matt Stephenson de Pantera Capital, sont d'accord.",
+    ...             title="Le financement de Mistral AI")
+    >>> _names_another("Mistral AI.", "Pour quelle société travaille Matt Stephenson ?", p, p.text)
+    True
+    >>> _names_another("Pantera Capital.", "Pour quelle société travaille Matt Stephenson ?", p, p.text)
+    False
+    """
+    if not names_in(answer) or names_in(without_title_names(answer, passage.title, passage.text)):
+        return False  # the answer names something besides the title's subject, or nothing
+    return bool(names_in(quote) - names_in(question) - names_in(passage.title) - names_in(answer))
+
+
+def cite_located(answer: str, passage: Passage, start: int, end: int, supports: SupportsFn,
+                 question: str = "") -> Verification | None:
     """A one-phrase answer cited to the sentence ``passage.text[start:end]`` when that
     sentence states it: every word of the phrase is in the sentence and the judge accepts
     the phrase alone against it, both without the names only the article's title gives.
@@ -285,6 +311,8 @@ def cite_located(answer: str, passage: Passage, start: int, end: int, supports: 
     terms = set(tokenize(claim, passage.language))
     if terms and (not terms <= set(tokenize(quote, passage.language)) or not supports(claim, quote)):
         return None
+    if question and _names_another(shown_text, question, passage, quote):
+        return None  # the title's subject, where the sentence names another candidate
     return _renumber([VerifiedSentence(shown_text, [(0, passage.start + start, passage.start + end, True)])], [passage])
 
 

@@ -434,7 +434,7 @@ class AnswerPipeline:
             # answers through for 0-1 right one (tune splits, session 11).
             return None
         return cite_located(raw, passages[best.passage], best.start, best.end,
-                            answering(self.judge.supports, question, raw, answer.language))
+                            answering(self.judge.supports, question, raw, answer.language), question)
 
     def checked(self, answer: Answer, raw: str, evidence: Sequence[str] | None = None) -> Verification | None:
         """The verification of ``raw`` by the support judge and the focus check, or None."""
