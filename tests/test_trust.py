@@ -391,6 +391,28 @@ def test_the_title_s_subject_is_no_answer_where_its_sentence_names_another_candi
                         "Quel pays est surnommé la perle de l'Afrique ?") is not None
 
 
+def test_an_amount_is_read_where_it_is_what_the_question_asks_for():
+    # Issue #14: "How much is OpenAI expected to lose this year?" cited "OpenAI dépensera environ
+    # 5 milliards…" (spending), the model's own marker; the loss is stated in another passage.
+    from rag.answer.cite import verify_answer
+
+    judge = LexicalJudge()
+    spend = _passage("OpenAI dépensera environ 5 milliards de dollars cette année, et Meta jusqu'à 40 milliards.",
+                     "OpenAI est une ruine")
+    lose = _passage("Selon The Information, le créateur de ChatGPT perdra environ 5 milliards de dollars cette année.",
+                    "OpenAI est une ruine")
+
+    def quotes(question, passages):
+        result = verify_answer("5 billion dollars [1].", passages, supports=judge.supports, score=judge.score,
+                               question=question, language="en", presupposed=question)
+        return [c.quote for c in result.citations if c.supported]
+
+    assert quotes("How much is OpenAI expected to lose this year?", [spend, lose]) == [lose.text]
+    assert quotes("How much will OpenAI spend this year?", [spend, lose]) == [spend.text]
+    # No passage gives the amount as revenue: nothing supports it.
+    assert quotes("What revenue will OpenAI make this year?", [spend]) == []
+
+
 ELWAY = """Super Bowl 50 (3)
 
 Les Broncos ont choisi de porter leurs maillots blancs pour le Super Bowl 50. La dernière fois qu'ils avaient porté \

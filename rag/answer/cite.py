@@ -19,7 +19,7 @@ from rag.answer.clauses import names_in, without_title_names
 from rag.answer.confirm import ConfirmFn, decide, first_confirmed
 from rag.answer.echo import QUESTION_WORDS, adds_content
 from rag.answer.markers import answer_sentences
-from rag.answer.quantities import asked_kind, check_asked_count
+from rag.answer.quantities import asked_kind, asked_money, check_asked_count, check_asked_money
 from rag.records import Citation, Passage
 from rag.text.sentences import sentence_spans
 
@@ -135,19 +135,23 @@ def _figures(text: str) -> set[str]:
 
 
 def answering(supports: SupportsFn, question: str, answer: str, language: str) -> SupportsFn:
-    """``supports``, with the check that a bare number answering "how many X" counts X in
+    """``supports``, with the checks that a bare number answering "how many X" counts X in
     the evidence, not an amount of money or a year there
     (:func:`rag.answer.quantities.check_asked_count`: "10" to "How many subscribers does
-    Copilot have?" against "les utilisateurs paient 10 dollars par mois").
+    Copilot have?" against "les utilisateurs paient 10 dollars par mois"), and that an amount
+    answering "how much did X lose / spend / raise" is that there
+    (:func:`rag.answer.quantities.check_asked_money`: "5 billion" to "How much is OpenAI
+    expected to lose?" is not read from "OpenAI dépensera environ 5 milliards").
 
     >>> ok = answering(lambda claim, evidence: True, "Combien d'abonnés a Copilot ?", "10 [1].", "fr")
     >>> ok("10", "Les abonnés paient 10 dollars par mois."), ok("10", "Copilot compte 10 abonnés.")
     (False, True)
     """
-    if asked_kind(question) is None:
+    if asked_kind(question) is None and not asked_money(question):
         return supports
     return lambda claim, evidence: supports(claim, evidence) and \
-        check_asked_count(question, answer, evidence, language) is None
+        check_asked_count(question, answer, evidence, language) is None and \
+        check_asked_money(question, answer, evidence, language) is None
 
 def best_quote(claim: str, passage: Passage, judge_supports: SupportsFn,
                judge_score: Callable[[str, str], float]) -> tuple[int, int, bool]:

@@ -18,10 +18,11 @@ from rag.answer.clauses import (
     is_name_word,
     stems_match,
 )
-from rag.news.figures import find_figures, parse_number
+from rag.news.figures import concepts_in, find_figures, parse_number
 from rag.text.analysis import LANGUAGES, detect_language, fold, marker_votes, stem
 from rag.text.lexicon import translation_table
 from rag.text.numbers import scale_exponent
+from rag.text.sentences import sentence_spans
 
 # ---------------------------------------------------------------------------
 # Numbers bound to what they count.
@@ -358,3 +359,61 @@ def check_asked_count(question: str, answer: str, evidence: str, lang: str | Non
         return None
     what = unit if kind == "count" else _describe(Quantity(value, kind, unit, 0, 0))
     return f"number: {value:g} counts {what} in the question but is {_describe(same[0])} in the quote"
+
+
+# ---------------------------------------------------------------------------
+# An amount answering "how much did X lose / spend / raise": what the amount is in the quote.
+
+# Concepts of rag.news.figures that name what an amount is; growth, jobs and layoffs do not.
+_MONEY_CONCEPTS = ("loss", "profit", "revenue", "spending", "funding", "valuation", "investment", "price")
+# Concepts a reader takes one for the other: money raised is invested; invested money is spent;
+# what a company "earns" is its revenue or its profit.
+_RELATED = ({"funding", "investment"}, {"spending", "investment"}, {"revenue", "profit"}, {"spending", "price"})
+
+
+def _money_concepts(keywords: tuple[str, ...] | list[str]) -> set[str]:
+    found = {k for k in keywords if k in _MONEY_CONCEPTS}
+    for group in _RELATED:
+        if found & group:
+            found |= group
+    return found
+
+
+def asked_money(question: str) -> set[str]:
+    """The financial concepts a question asks an amount of, by :data:`rag.news.figures.CONCEPTS`.
+
+    >>> sorted(asked_money("Quel est le chiffre d'affaires annuel d'Anthropic ?"))
+    ['profit', 'revenue']
+    >>> sorted(asked_money("How much is OpenAI expected to lose this year?")), asked_money("Qui dirige OpenAI ?")
+    (['loss'], set())
+    """
+    return _money_concepts(concepts_in(question))
+
+
+def check_asked_money(question: str, answer: str, evidence: str, lang: str | None = None) -> str | None:
+    """A reason when ``answer``, one amount of money, is in the evidence only as another kind of
+    amount than the question asks: "2,7 milliards" to "Quel est le chiffre d'affaires annuel
+    d'Anthropic ?" against "Anthropic … devrait dépenser environ 2,7 milliards de dollars"
+    (spending, not revenue). An amount whose words say nothing of what it is passes.
+
+    >>> check_asked_money("Quel est le chiffre d'affaires d'Anthropic ?", "2,7 milliards de dollars [1].",
+    ...                   "Anthropic devrait dépenser environ 2,7 milliards de dollars en 2024.")
+    'number: 2.7e+09 is spending in the quote, the question asks for profit, revenue'
+    >>> check_asked_money("How much is OpenAI expected to lose?", "5 billion dollars",
+    ...                   "Cette année, OpenAI perdra environ 5 milliards de dollars.")
+    """
+    asked = asked_money(question)
+    if not asked:
+        return None
+    lang = lang or detect_language(question)
+    said = [f for f in find_figures(re.sub(r"\[\d+\]", " ", answer), lang=lang) if f.kind == "money"]
+    if len(said) != 1:
+        return None
+    value = said[0].value
+    ev_lang = detect_language(evidence)
+    same = [f for s, e in sentence_spans(evidence) for f in find_figures(evidence[s:e], lang=ev_lang)
+            if f.kind == "money" and _same_value(f.value, value)]
+    if not same or any(not _money_concepts(f.keywords) or _money_concepts(f.keywords) & asked for f in same):
+        return None
+    what = ", ".join(sorted(k for k in same[0].keywords if k in _MONEY_CONCEPTS))
+    return f"number: {value:g} is {what} in the quote, the question asks for {', '.join(sorted(asked))}"

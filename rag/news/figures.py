@@ -142,6 +142,15 @@ def _entities(sentence: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def concepts_in(text: str) -> list[str]:
+    """The financial concepts (:data:`CONCEPTS`) named anywhere in ``text``.
+
+    >>> concepts_in("Quel est le chiffre d'affaires d'Anthropic ?"), concepts_in("How much will OpenAI lose?")
+    (['revenue'], ['loss'])
+    """
+    return _concepts(fold(text))
+
+
 def _concepts(window: str) -> list[str]:
     found = []
     toks = re.findall(r"[\w']+", window)
