@@ -501,3 +501,28 @@ def test_the_focus_check_reads_a_foreign_quote_through_word_vectors_not_a_word_l
     # Same language: the words themselves decide, the vectors are not consulted.
     assert not addresses_question("Combien d'employés compte Mistral AI ?", "fr", "600 millions [1]",
                                   ["Mistral AI a levé 600 millions d'euros."], match)
+
+
+def test_a_short_answer_across_languages_is_shown_where_each_of_its_words_has_a_counterpart():
+    # "Qui s'est servi de l'Église pour s'unifier ?" got "Les ducs [1]." from an English passage
+    # saying "the dukes": the lexical judge cannot compare "ducs" with "dukes", and the answer
+    # abstained (fresh tune, French questions). Through word vectors the phrase is found in the
+    # sentence the question points to; a phrase whose words are not there still is not.
+    import functools
+
+    from rag.answer.align import WordAligner
+    from rag.answer.cite import cite_across, meaning_only
+    from rag.records import Passage
+
+    class Vectors(_WordVectors):
+        GROUPS = [{"ducs", "dukes"}, {"église", "church"}]
+
+    aligned = functools.partial(WordAligner(Vectors()).any_match, threshold=0.65)
+    text = "The dukes used the Church to unify the duchy in 1035."
+    passage = Passage(1, "normans.txt", "n:0", 0, len(text), 0.5, text, title="Normans", language="en")
+    ans = cite_across("Les ducs [1].", passage, 0, len(text), meaning_only(), aligned)
+    assert ans is not None and ans.citations[0].quote == text and ans.citations[0].supported
+    assert cite_across("Les comtes [1].", passage, 0, len(text), meaning_only(), aligned) is None
+    # Names and figures must be in the sentence as written, and the meaning checks still apply.
+    assert cite_across("Richard [1].", passage, 0, len(text), meaning_only(), aligned) is None
+    assert cite_across("1066 [1].", passage, 0, len(text), meaning_only(), aligned) is None

@@ -14,11 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rag.answer.claims import mask_injections  # the planted-instruction detector lives with the judge's checks
+from rag.answer.claims import (  # the planted-instruction detector lives with the judge's checks
+    DEFAULT_CHECKS,
+    mask_injections,
+    meaning_reason,
+)
 from rag.answer.clauses import names_in, without_title_names
 from rag.answer.confirm import ConfirmFn, decide, first_confirmed
 from rag.answer.echo import QUESTION_WORDS, adds_content
-from rag.answer.markers import answer_sentences
+from rag.answer.markers import answer_sentences, strip_markers
 from rag.answer.quantities import asked_kind, asked_money, check_asked_count, check_asked_money
 from rag.records import Citation, Passage
 from rag.text.sentences import sentence_spans
@@ -132,6 +136,18 @@ def _figures(text: str) -> set[str]:
     ['1500', '2023', '27', '50']
     """
     return {re.sub(r"[ ,.\u00a0\u202f]", "", m) for m in _FIGURE.findall(text)}
+
+
+def meaning_only(checks: tuple[str, ...] | None = None) -> SupportsFn:
+    """A judge of the meaning checks alone (:func:`rag.answer.claims.meaning_reason`), without word
+    coverage: for a phrase and a sentence in two languages, whose words it cannot compare.
+
+    >>> ok = meaning_only(("numbers",))
+    >>> ok("1,5 billion employees [1].", "1,5 milliard de dollars en personnel."), ok("Les ducs.", "The dukes.")
+    (False, True)
+    """
+    chosen = DEFAULT_CHECKS if checks is None else checks
+    return lambda claim, quote: meaning_reason(strip_markers(claim), quote, chosen) is None
 
 
 def answering(supports: SupportsFn, question: str, answer: str, language: str) -> SupportsFn:
@@ -317,6 +333,43 @@ def cite_located(answer: str, passage: Passage, start: int, end: int, supports: 
         return None
     if question and _names_another(shown_text, question, passage, quote):
         return None  # the title's subject, where the sentence names another candidate
+    return _renumber([VerifiedSentence(shown_text, [(0, passage.start + start, passage.start + end, True)])], [passage])
+
+
+def cite_across(answer: str, passage: Passage, start: int, end: int, supports: SupportsFn,
+                aligned: Callable[[Sequence[str], Sequence[str]], bool]) -> Verification | None:
+    """:func:`cite_located` for a phrase in the other language than its sentence: each word of
+    the phrase has a counterpart in the sentence (``aligned``, by word vectors: "ducs" /
+    "dukes"), each name is in it as written, and ``supports`` (the meaning checks, not word
+    coverage, which cannot compare the two languages' words) accepts the pair.
+
+    >>> p = Passage(1, "n.txt", "c", 0, 60, 0.5, "The dukes used the Church to unify.", title="Normans",
+    ...             language="en")
+    >>> same = lambda words, others: all(w.lower()[:3] in {o.lower()[:3] for o in others} for w in words)
+    >>> cite_across("Les ducs [1].", p, 0, 35, lambda claim, quote: True, lambda w, o: True).citations[0].quote
+    'The dukes used the Church to unify.'
+    >>> cite_across("Les comtes [1].", p, 0, 35, lambda claim, quote: True, same) is None
+    True
+    """
+    from rag.text.analysis import analyze, fold
+
+    sentences = answer_sentences(answer)
+    if len(sentences) != 1:
+        return None
+    shown_text, _ = sentences[0]
+    quote = mask_injections(passage).text[start:end]
+    terms = analyze(without_title_names(_GLOSSED_PERIOD.sub("", shown_text), passage.title, passage.text),
+                    "en" if passage.language == "fr" else "fr")
+    quoted = analyze(quote, passage.language)
+    surfaces = {fold(t.surface) for t in quoted} | {t.text for t in quoted}
+    names = [t for t in terms if t.kind != "word"]
+    words = [t.surface for t in terms if t.kind == "word"]
+    if not quote.strip() or any(fold(t.surface) not in surfaces and t.text not in surfaces for t in names):
+        return None
+    if words and not all(aligned([w], [t.surface for t in quoted]) for w in words):
+        return None
+    if not supports(shown_text, quote):
+        return None
     return _renumber([VerifiedSentence(shown_text, [(0, passage.start + start, passage.start + end, True)])], [passage])
 
 

@@ -20,7 +20,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag.answer.align import aligner_for
-from rag.answer.cite import Verification, WordMatch, addresses_question, answering, cite_located, verify_answer
+from rag.answer.cite import (
+    Verification,
+    WordMatch,
+    addresses_question,
+    answering,
+    cite_across,
+    cite_located,
+    meaning_only,
+    verify_answer,
+)
 from rag.answer.confirm import Confirmer
 from rag.answer.echo import is_degenerate, starts_as_echo, without_example_copies
 from rag.answer.evidence import EvidenceSelector
@@ -411,7 +420,8 @@ class AnswerPipeline:
     def located(self, answer: Answer, raw: str, shown: int) -> Verification | None:
         """``raw``, a one-phrase answer, cited to the sentence of the first ``shown`` passages
         (those the model read) that scores best against the question, when that sentence
-        states the phrase (:func:`rag.answer.cite.cite_located`); None otherwise.
+        states the phrase (:func:`rag.answer.cite.cite_located`, across languages
+        :func:`~rag.answer.cite.cite_across`); None otherwise.
 
         Why: a short answer is judged together with its question against its passage, so
         the name must stand in the role asked about. Crowd questions paraphrase ("QB" for
@@ -428,11 +438,11 @@ class AnswerPipeline:
             return None
         best = max(candidates, key=lambda c: c.score)
         if passages[best.passage].language != answer.language:
-            # Across languages neither the phrase's words nor the question's can be found in
-            # the sentence: on outside-fr tune, English questions, this let 1 right and 2 wrong
-            # answers through. Trying the second and third best sentences too let 3-4 wrong
-            # answers through for 0-1 right one (tune splits, session 11).
-            return None
+            # Across languages: the phrase's words through word vectors, the meaning checks alone.
+            aligned, meaning = self.word_match(), meaning_only(getattr(self.judge, "checks", None))
+            return None if aligned is None else cite_across(
+                raw, passages[best.passage], best.start, best.end,
+                answering(meaning, question, raw, answer.language), aligned)
         return cite_located(raw, passages[best.passage], best.start, best.end,
                             answering(self.judge.supports, question, raw, answer.language), question)
 
