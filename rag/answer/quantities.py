@@ -338,6 +338,7 @@ def check_asked_count(question: str, answer: str, evidence: str, lang: str | Non
     'number: 10 counts utilisateurs in the question but is money (USD) in the quote'
     >>> check_asked_count("Combien d'utilisateurs paient ?", "10", "Ils sont 10 à payer.")
     >>> check_asked_count("How many times did they win?", "3", "They won 3 Super Bowls.")
+    >>> check_asked_count("Le centre fait combien de pieds carrés ?", "83,000", "An 83,000 square foot building.")
     """
     asked = asked_kind(question)
     if asked is None:
@@ -351,9 +352,9 @@ def check_asked_count(question: str, answer: str, evidence: str, lang: str | Non
     kind, unit = asked
 
     def fits(e: Quantity) -> bool:
-        if e.kind == "number" or kind == "count":
-            return e.kind in ("number", "count")
-        return e.kind == kind and (unit is None or e.unit in (None, unit))
+        if e.kind in ("number", "count"):
+            return True  # the noun after a number says little: "83,000 square feet" reads as a count
+        return kind != "count" and e.kind == kind and (unit is None or e.unit in (None, unit))
 
     if not same or any(fits(e) for e in same):
         return None
