@@ -169,6 +169,7 @@ def answering(supports: SupportsFn, question: str, answer: str, language: str) -
         check_asked_count(question, answer, evidence, language) is None and \
         check_asked_money(question, answer, evidence, language) is None
 
+
 def best_quote(claim: str, passage: Passage, judge_supports: SupportsFn,
                judge_score: Callable[[str, str], float]) -> tuple[int, int, bool]:
     """The sentence (or two adjacent sentences) of ``passage`` that best support ``claim``.
@@ -238,7 +239,7 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
         if question and not adds_content(text, question, language):
             continue  # the question echoed back is not a claim: leave it out
         in_range = [m for m in markers if 1 <= m <= len(passages)]
-        # A bare number answering "how many X" must count X in its quote, not be its money.
+        # The question binds a short answer: a "how many X" counts X, a "how much did X lose" is a loss.
         ok = answering(supports, presupposed, text, language) if presupposed else supports
         # Each passage is judged against the claim without the names only its article's
         # title gives it (:func:`rag.answer.clauses.without_title_names`).
@@ -273,7 +274,7 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
 def _names_another(answer: str, question: str, passage: Passage, quote: str) -> bool:
     """Whether ``answer`` is only the article's title subject while its quote names someone else.
 
-    A passage never names its article's subject ("la société", "il"), so a short answer naming
+    A passage seldom names its article's subject ("la société", "il"), so a short answer naming
     it is judged without it (:func:`rag.answer.clauses.without_title_names`), and the claim left
     is the question alone, which the passage answers. Right when the sentence is about that
     subject ("La « perle de l'Afrique » devient un modèle", in the article "Ouganda"); wrong
@@ -340,7 +341,7 @@ def cite_across(answer: str, passage: Passage, start: int, end: int, supports: S
                 aligned: Callable[[Sequence[str], Sequence[str]], bool]) -> Verification | None:
     """:func:`cite_located` for a phrase in the other language than its sentence: each word of
     the phrase has a counterpart in the sentence (``aligned``, by word vectors: "ducs" /
-    "dukes"), each name is in it as written, and ``supports`` (the meaning checks, not word
+    "dukes"), each name and figure is in it as written, and ``supports`` (the meaning checks, not word
     coverage, which cannot compare the two languages' words) accepts the pair.
 
     >>> p = Passage(1, "n.txt", "c", 0, 60, 0.5, "The dukes used the Church to unify.", title="Normans",
