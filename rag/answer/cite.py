@@ -132,6 +132,10 @@ _FIGURE = re.compile(r"\d{1,3}(?:[ ,.\u00a0\u202f]\d{3})+(?!\d)|\d+(?:[.,]\d+)?"
 def _figures(text: str) -> set[str]:
     """The numbers written in digits in ``text``, without separators ("1 500" = "1,500" = "1500").
 
+    Separators are dropped rather than read (as :func:`rag.news.figures.parse_number` would),
+    so a figure of a French question and of an English passage compare without deciding
+    what each language's comma means.
+
     >>> sorted(_figures("En 2023, 1 500 ou 2,7 milliards ; Super Bowl 50"))
     ['1500', '2023', '27', '50']
     """
@@ -314,16 +318,12 @@ def cite_located(answer: str, passage: Passage, start: int, end: int, supports: 
     >>> cite_located("La perle [1].", p, 15, 60, lambda claim, quote: True).answer
     'La perle [1].'
     """
-    sentences = answer_sentences(answer)
-    if len(sentences) != 1:
+    phrase = _one_phrase(answer, passage, start, end)
+    if phrase is None:
         return None
-    shown_text, _ = sentences[0]
-    quote = mask_injections(passage).text[start:end]
-    if not quote.strip():
-        return None
+    shown_text, claim, quote = phrase
     from rag.text.analysis import tokenize
 
-    claim = without_title_names(_GLOSSED_PERIOD.sub("", shown_text), passage.title, passage.text)
     # Every word of the phrase is in the sentence, as an extractive reader's span would be:
     # the judge's coverage threshold lets "39 spectateurs" through against "39 des 43
     # précédents MVP", which states a count of something else. No word left once the
@@ -334,7 +334,7 @@ def cite_located(answer: str, passage: Passage, start: int, end: int, supports: 
         return None
     if question and _names_another(shown_text, question, passage, quote):
         return None  # the title's subject, where the sentence names another candidate
-    return _renumber([VerifiedSentence(shown_text, [(0, passage.start + start, passage.start + end, True)])], [passage])
+    return _cited_to(shown_text, passage, start, end)
 
 
 def cite_across(answer: str, passage: Passage, start: int, end: int, supports: SupportsFn,
@@ -354,23 +354,40 @@ def cite_across(answer: str, passage: Passage, start: int, end: int, supports: S
     """
     from rag.text.analysis import analyze, fold
 
-    sentences = answer_sentences(answer)
-    if len(sentences) != 1:
+    phrase = _one_phrase(answer, passage, start, end)
+    if phrase is None:
         return None
-    shown_text, _ = sentences[0]
-    quote = mask_injections(passage).text[start:end]
-    terms = analyze(without_title_names(_GLOSSED_PERIOD.sub("", shown_text), passage.title, passage.text),
-                    "en" if passage.language == "fr" else "fr")
+    shown_text, claim, quote = phrase
+    terms = analyze(claim, "en" if passage.language == "fr" else "fr")
     quoted = analyze(quote, passage.language)
     surfaces = {fold(t.surface) for t in quoted} | {t.text for t in quoted}
     names = [t for t in terms if t.kind != "word"]
     words = [t.surface for t in terms if t.kind == "word"]
-    if not quote.strip() or any(fold(t.surface) not in surfaces and t.text not in surfaces for t in names):
+    if any(fold(t.surface) not in surfaces and t.text not in surfaces for t in names):
         return None
     if words and not all(aligned([w], [t.surface for t in quoted]) for w in words):
         return None
     if not supports(shown_text, quote):
         return None
+    return _cited_to(shown_text, passage, start, end)
+
+
+def _one_phrase(answer: str, passage: Passage, start: int, end: int) -> tuple[str, str, str] | None:
+    """For a one-sentence ``answer``: its text as shown, the claim judged (without a glossed
+    period and the names only the article's title gives) and the quote
+    ``passage.text[start:end]`` without planted orders; None for several sentences or no quote."""
+    sentences = answer_sentences(answer)
+    if len(sentences) != 1:
+        return None
+    shown_text, _ = sentences[0]
+    quote = mask_injections(passage).text[start:end]
+    if not quote.strip():
+        return None
+    return shown_text, without_title_names(_GLOSSED_PERIOD.sub("", shown_text), passage.title, passage.text), quote
+
+
+def _cited_to(shown_text: str, passage: Passage, start: int, end: int) -> Verification:
+    """``shown_text`` cited, supported, to ``passage.text[start:end]``."""
     return _renumber([VerifiedSentence(shown_text, [(0, passage.start + start, passage.start + end, True)])], [passage])
 
 

@@ -18,6 +18,7 @@ from rag.answer.clauses import (
     is_name_word,
     stems_match,
 )
+from rag.answer.markers import strip_markers
 from rag.news.figures import concepts_in, find_figures, parse_number
 from rag.text.analysis import LANGUAGES, detect_language, fold, marker_votes, stem
 from rag.text.lexicon import translation_table
@@ -344,7 +345,7 @@ def check_asked_count(question: str, answer: str, evidence: str, lang: str | Non
     if asked is None:
         return None
     lang = lang or detect_language(question)
-    said = quantities(re.sub(r"\[\d+\]", " ", answer), lang)  # without its citation markers
+    said = quantities(strip_markers(answer), lang)
     if len(said) != 1 or said[0].kind != "number":
         return None  # the answer says what it counts (the number check's business), or is no figure
     value = said[0].value
@@ -407,7 +408,7 @@ def check_asked_money(question: str, answer: str, evidence: str, lang: str | Non
     if not asked:
         return None
     lang = lang or detect_language(question)
-    said = [f for f in find_figures(re.sub(r"\[\d+\]", " ", answer), lang=lang) if f.kind == "money"]
+    said = [f for f in find_figures(strip_markers(answer), lang=lang) if f.kind == "money"]
     if len(said) != 1:
         return None
     value = said[0].value
