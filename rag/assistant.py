@@ -28,7 +28,7 @@ from rag.index.embed import Embedder, SentenceTransformerEmbedder
 from rag.index.library import Library
 from rag.index.store import IndexData
 from rag.index.sync import IndexReport
-from rag.records import Answer, Passage
+from rag.records import Answer, Excerpt, Passage
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -173,6 +173,12 @@ class Assistant:
         """The passages retrieved for ``question`` (no generation)."""
         text, _ = clean_question(question, self.settings.max_question_chars)
         return self.retriever.retrieve(text, k=k or self.settings.k, language=self.language_of(text))[0]
+
+    def evidence(self, question: str, *, k: int | None = None) -> list[Excerpt]:
+        """The sentences the model would be given to read for ``question`` (retrieval and
+        evidence selection, no generation); an answer carries its own as ``Answer.evidence``."""
+        self.refresh()
+        return self.pipeline().prepare(question, k=k).answer.evidence
 
     def events(self, question: str, *, k: int | None = None, history: list[tuple[str, str]] | None = None,
                language: str | None = None, since: str | dt.date | None = None,

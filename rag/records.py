@@ -136,6 +136,21 @@ class Citation:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Excerpt:
+    """A sentence of an article the model was given to read, as the prompt's passage
+    ``passage`` (its number in the answer's markers): ``text == document.text[start:end]``."""
+
+    passage: int
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Timings:
     retrieve_ms: float = 0.0
@@ -166,6 +181,9 @@ class Answer:
     # The model's own probability for each token of raw_answer, when its backend gives
     # them (rag.answer.llm.token_probabilities).
     token_probs: list[tuple[str, float]] | None = None
+    # What the model read: the evidence sentences of its prompt, in prompt order (empty
+    # when no prompt was built). Answers, quotes and citations come from the whole passages.
+    evidence: list[Excerpt] = field(default_factory=list)
 
     @property
     def confidence(self) -> float | None:
@@ -189,6 +207,7 @@ class Answer:
             "raw_answer": self.raw_answer,
             "notices": list(self.notices),
             "confidence": self.confidence,
+            "evidence": [e.to_dict() for e in self.evidence],
         }
 
     # Rich display in notebooks (rendering lives in rag.display).

@@ -40,6 +40,22 @@ def test_prompt_states_language_and_numbers_passages(make_assistant):
     assert user.startswith("Passages:\n[1] ") and user.endswith("Answer in English.")
 
 
+def test_an_answer_shows_the_sentences_the_model_read(make_assistant):
+    a = make_assistant(GOOD_FR)
+    question = "Combien OpenAI devrait-elle perdre cette année ?"
+    ans = a.ask(question)
+    user = a.llm.calls[-1][-1]["content"]
+    assert ans.evidence and ans.evidence == a.evidence(question)  # the same without generating
+    for e in ans.evidence:
+        assert a.document_text(e.doc_id)[e.start:e.end] == e.text  # exact offsets
+        passage = ans.passages[e.passage - 1]  # numbered as in the prompt's markers
+        assert passage.doc_id == e.doc_id and passage.start <= e.start < e.end <= passage.end
+        # The prompt may gloss dates and amounts ("cette année (2024)"); the excerpt is the article's words.
+        assert " ".join(e.text.split()[:4]) in user.split(f"[{e.passage}] ", 1)[1].split("\n[")[0]
+    assert len(ans.evidence) < sum(len(p.text.split(". ")) for p in ans.passages)  # chosen, not every sentence
+    assert ans.to_dict()["evidence"][0]["text"] == ans.evidence[0].text
+
+
 @pytest.mark.parametrize("reply", [ABSTAIN_TOKEN, "", "[1][2]", "La capitale est Canberra [1]."])
 def test_abstains_when_nothing_supported(make_assistant, reply):
     a = make_assistant(reply)

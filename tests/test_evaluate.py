@@ -29,7 +29,7 @@ from rag.eval.metrics import (
 )
 from rag.eval.report import format_table, md_cell, write_chart, write_json, write_markdown
 from rag.eval.run import build_result, run_eval, summarize
-from rag.records import Answer, Citation, Passage, Timings
+from rag.records import Answer, Citation, Excerpt, Passage, Timings
 from rag.text.analysis import LANGUAGES
 from rag.text.analysis import fold_phrase as fold
 
@@ -109,9 +109,12 @@ def item(id: str, lang: str, question: str, answers=(), gold=(), answerable=True
                                "gold": [{"doc": d, "quote": q} for d, q in gold], "answerable": answerable})
 
 
-def answer(question: str, text: str, citations=(), *, abstained=False, passages=(), ms=(0.0, 0.0, 0)) -> Answer:
+def answer(question: str, text: str, citations=(), *, abstained=False, passages=(), ms=(0.0, 0.0, 0),
+           read=()) -> Answer:
+    """``read``: (doc, sentence) pairs the model was given (Answer.evidence)."""
+    evidence = [Excerpt(1, d, DOCS[d].index(t), DOCS[d].index(t) + len(t), t) for d, t in read]
     return Answer(question=question, answer=text, language="fr", abstained=abstained, citations=list(citations),
-                  passages=list(passages),
+                  passages=list(passages), evidence=evidence,
                   timings=Timings(ttft_ms=ms[0], total_ms=ms[1], prompt_tokens=ms[2]))
 
 
@@ -133,9 +136,11 @@ RETRIEVALS = {
 
 ANSWERS = {
     ITEMS[0].question: answer(ITEMS[0].question, "Mistral AI a levé 600 MILLIONS d’euros [1].", [cite(1, A1)],
-                              passages=[A1], ms=(100, 1000, 10)),
+                              passages=[A1], ms=(100, 1000, 10),
+                              read=[("doc_a.txt", "Mistral AI a levé 600 millions d'euros.")]),
     ITEMS[1].question: answer(ITEMS[1].question, "It was General Catalyst [1]. Microsoft invested as well.",
-                              [cite(1, A2)], passages=[A2], ms=(200, 2000, 20)),
+                              [cite(1, A2)], passages=[A2], ms=(200, 2000, 20),
+                              read=[("doc_a.txt", "Microsoft avait investi 16 millions de dollars.")]),
     ITEMS[2].question: answer(ITEMS[2].question, "Je ne sais pas.", abstained=True, ms=(300, 3000, 30)),
     ITEMS[3].question: answer(ITEMS[3].question, "Les articles ne le disent pas.", abstained=True,
                               ms=(400, 4000, 40)),
@@ -157,6 +162,20 @@ def result(assistant):
 @pytest.fixture
 def retrieval_result(assistant):
     return run_eval(assistant, ITEMS, retrieval_only=True, progress=False)
+
+
+def test_retrieval_only_reads_the_evidence_when_the_assistant_tells_it(assistant):
+    class Reading(FakeAssistant):
+        def evidence(self, question: str, *, k: int | None = None) -> list[Excerpt]:
+            return self.answers[question].evidence
+
+    reading = Reading(RETRIEVALS, ANSWERS)
+    result = run_eval(reading, ITEMS, retrieval_only=True, progress=False)
+    assert result.by_language["fr"].retrieval["gold_in_evidence"] == pytest.approx(0.5)
+    assert result.by_language["en"].retrieval["gold_in_evidence"] == 0.0
+    assert "gold in the model's evidence" in format_table(result)
+    # Without it, the figure is absent rather than zero.
+    assert run_eval(assistant, ITEMS, retrieval_only=True, progress=False).overall.retrieval["gold_in_evidence"] is None
 
 
 def row(rank: int | None, *, answerable: bool = True, lang: str = "fr", **kw) -> QuestionResult:
@@ -295,7 +314,9 @@ def test_locate_quote_normalises_the_quote():
 ])
 def test_recall_and_mrr(ranks, expected):
     rows = [row(r) for r in ranks] + [row(None, answerable=False)]  # unanswerable: excluded
-    assert summarize(rows, retrieval_only=True).retrieval == pytest.approx(expected)
+    retrieval = summarize(rows, retrieval_only=True).retrieval
+    assert retrieval.pop("gold_in_evidence") is None  # no evidence known for these rows
+    assert retrieval == pytest.approx(expected)
 
 
 def test_rank_reason_names_the_first_hit():
@@ -529,8 +550,10 @@ def test_detect_language_restricted_to_french_and_english():
 
 def test_run_eval_overall_metrics(result):
     o = result.overall
+    # gold_in_evidence: a1's model read the gold sentence; a2's read another one; a3 abstained unread.
     assert o.retrieval == pytest.approx({"recall@1": 1 / 3, "recall@3": 2 / 3, "recall@5": 2 / 3,
-                                         "recall@10": 2 / 3, "mrr@10": 4 / 9})
+                                         "recall@10": 2 / 3, "mrr@10": 4 / 9, "gold_in_evidence": 1 / 3})
+    assert [q.gold_in_evidence for q in result.questions] == [True, False, False, None, None]
     assert o.answer_accuracy == pytest.approx(2 / 3)
     assert o.abstention_accuracy == pytest.approx(0.5)
     assert o.false_abstention_rate == pytest.approx(1 / 3)

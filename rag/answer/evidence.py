@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.answer.prompt import overview_query
-from rag.records import Passage
+from rag.records import Excerpt, Passage
 from rag.text.sentences import sentence_spans
 
 if TYPE_CHECKING:
@@ -156,9 +156,34 @@ def carried_on(candidates: Sequence[Candidate], *, decay: float = CARRY_ON) -> l
     return out
 
 
-def render(passages: Sequence[Passage], chosen: Sequence[Candidate]) -> list[str]:
-    """Per passage, its chosen sentences in document order joined by " … " ("" when none)."""
-    texts = []
+@dataclass(frozen=True)
+class Selection:
+    """What the LLM reads of each passage (``texts[i]`` of ``passages[i]``, "" for none) and
+    the sentences that make it up, as spans of the passage texts (``spans[i]``)."""
+
+    texts: list[str]
+    spans: list[list[tuple[int, int]]]
+
+    def excerpts(self, passages: Sequence[Passage], order: Sequence[int]) -> list[Excerpt]:
+        """The chosen sentences with document offsets, passage ``order[n]`` numbered n + 1 as in the prompt."""
+        return [Excerpt(n, passages[i].doc_id, passages[i].start + s, passages[i].start + e, passages[i].text[s:e])
+                for n, i in enumerate(order, 1) for s, e in self.spans[i]]
+
+    @classmethod
+    def whole(cls, passages: Sequence[Passage]) -> Selection:
+        """Every passage read whole (no budget, or nothing to choose from)."""
+        return cls([p.text for p in passages], [[(0, len(p.text))] for p in passages])
+
+
+def render(passages: Sequence[Passage], chosen: Sequence[Candidate]) -> Selection:
+    """Per passage, its chosen sentences in document order joined by " … " ("" when none).
+
+    >>> p = Passage(1, "a", "a:0", 0, 32, 1.0, "Un. Deux trois. Quatre cinq six.")
+    >>> sel = render([p], [Candidate(0, 16, 32, 0.9), Candidate(0, 0, 3, 0.5)])
+    >>> sel.texts, sel.spans
+    (['Un. … Quatre cinq six.'], [[(0, 3), (16, 32)]])
+    """
+    texts, spans = [], []
     for i, p in enumerate(passages):
         mine = sorted((c for c in chosen if c.passage == i), key=lambda c: c.start)
         parts = []
@@ -169,7 +194,8 @@ def render(passages: Sequence[Passage], chosen: Sequence[Candidate]) -> list[str
             parts.append(p.text[c.start:c.end])
             last_end = c.end
         texts.append(" ".join(parts))
-    return texts
+        spans.append([(c.start, c.end) for c in mine])
+    return Selection(texts, spans)
 
 
 # Sentences opening with these lean on the sentence before them ("Ces trois
@@ -383,7 +409,7 @@ class EvidenceSelector:
         return [Candidate(i, s, e, float(sc)) for (i, s, e), sc in zip(spans, scores)], vectors
 
     def select_overview(self, question: str, language: str, passages: Sequence[Passage], *,
-                        budget: int) -> list[str]:
+                        budget: int) -> Selection:
         """Evidence for an overview question: relevant sentences that say different things.
 
         Ranking by closeness to "Que disent les articles sur Mistral AI ?" fills the budget
@@ -393,7 +419,7 @@ class EvidenceSelector:
         those already taken (cosine of the index's sentence vectors).
         """
         chosen = self.overview_sentences(question, language, passages, budget=budget)
-        return render(passages, chosen) if chosen else [p.text for p in passages]
+        return render(passages, chosen) if chosen else Selection.whole(passages)
 
     def overview_sentences(self, question: str, language: str, passages: Sequence[Passage], *,
                            budget: int) -> list[Candidate]:
@@ -408,13 +434,13 @@ class EvidenceSelector:
         return diverse([candidates[j] for j in keep], vectors[keep], budget=budget)
 
     def select(self, question: str, language: str, passages: Sequence[Passage], *,
-               budget: int) -> list[str]:
+               budget: int) -> Selection:
         if budget <= 0 or not passages:
-            return [p.text for p in passages]
+            return Selection.whole(passages)
 
         candidates = self.candidates(question, language, passages)
         if not candidates:
-            return [p.text for p in passages]
+            return Selection.whole(passages)
         chosen = pick(candidates, budget=budget, min_ratio=self.min_ratio, min_per_top=self.top_sentences)
         chosen = with_antecedents(chosen, candidates, [p.text for p in passages])
         return render(passages, with_follower(chosen, candidates))

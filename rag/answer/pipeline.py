@@ -32,7 +32,7 @@ from rag.answer.cite import (
 )
 from rag.answer.confirm import Confirmer
 from rag.answer.echo import is_degenerate, starts_as_echo, without_example_copies
-from rag.answer.evidence import EvidenceSelector
+from rag.answer.evidence import EvidenceSelector, Selection
 from rag.answer.followup import rewrite_question
 from rag.answer.judge import SupportJudge
 from rag.answer.llm import LLM, token_probabilities
@@ -58,7 +58,7 @@ from rag.answer.prompt import (
 )
 from rag.answer.retrieve import Retriever
 from rag.errors import RagError
-from rag.records import Answer, Passage, Timings
+from rag.records import Answer, Excerpt, Passage, Timings
 from rag.settings import Settings
 from rag.text.analysis import analyze, detect_language
 from rag.text.numbers import rejoin_split_groups, scaled
@@ -131,9 +131,7 @@ def figures_not_in(answer: str, texts: list[str], language: str) -> bool:
                     out.add(scaled(t.text, nxt, lang) or t.text)
         return out
 
-    known: set[str] = set()
-    for t in texts:
-        known |= amounts(t, ("fr", "en"))
+    known: set[str] = set().union(*(amounts(t, ("fr", "en")) for t in texts))
     return bool(amounts(strip_markers(answer), (language,)) - known)
 
 
@@ -193,22 +191,24 @@ class AnswerPipeline:
             return self.settings.answer_language
         return detect_language(question)
 
-    def evidence(self, question: str, lang: str, passages: list[Passage]) -> tuple[list[Passage], list[str]]:
-        """Passages reordered so those given to the LLM come first, and their evidence texts."""
+    def evidence(self, question: str, lang: str, passages: list[Passage]
+                 ) -> tuple[list[Passage], list[str], list[Excerpt]]:
+        """Passages reordered so those given to the LLM come first, their evidence texts, and their sentences."""
         budget = self.settings.context_budget
-        if budget <= 0:
-            return passages, [p.text for p in passages]
         selector = EvidenceSelector(self.retriever, min_ratio=self.settings.evidence_ratio)
         others: list[Passage] = []
-        if not is_overview(question):
-            texts = selector.select(question, lang, passages, budget=budget)
+        if budget <= 0:
+            chosen = Selection.whole(passages)
+        elif not is_overview(question):
+            chosen = selector.select(question, lang, passages, budget=budget)
         else:  # several facts asked for: room for several sentences that differ
             if asks_about_one_article(question):  # "Résume l'article sur …": that article's passages
                 passages, others = one_article(passages)
-            texts = selector.select_overview(question, lang, passages, budget=2 * budget)
-        used = [i for i, t in enumerate(texts) if t]
-        rest = [i for i, t in enumerate(texts) if not t]
-        return [passages[i] for i in used + rest] + others, [texts[i] for i in used]
+            chosen = selector.select_overview(question, lang, passages, budget=2 * budget)
+        used = [i for i, t in enumerate(chosen.texts) if t]
+        rest = [i for i, t in enumerate(chosen.texts) if not t]
+        return ([passages[i] for i in used + rest] + others, [chosen.texts[i] for i in used],
+                chosen.excerpts(passages, used))
 
     def prepare(self, question: str, *, k: int | None = None, history: Sequence[tuple[str, str]] | None = None,
                 language: str | None = None, since: dt.date | None = None, until: dt.date | None = None) -> Prepared:
@@ -242,7 +242,7 @@ class AnswerPipeline:
         dense_scored = settings.channels != "lexical"
         if not passages or (dense_scored and max(p.score for p in passages) < MIN_RELEVANCE):
             return prepared
-        passages, texts = self.evidence(standalone, lang, passages)
+        passages, texts, answer.evidence = self.evidence(standalone, lang, passages)
         answer.passages = passages
         prepared.evidence = passages[:len(texts)]
         prepared.texts = list(texts)

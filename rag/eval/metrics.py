@@ -21,7 +21,7 @@ from rag.answer.prompt import is_abstain_token
 from rag.eval.alce import CitationScore, SentenceCheck, citation_evidence, claim_sentences, same_doc, score_citations
 from rag.eval.dataset import EvalItem
 from rag.eval.grading import answer_language, answer_matches, best_f1, correct, fact_recall
-from rag.records import Answer, Citation, Passage
+from rag.records import Answer, Citation, Excerpt, Passage
 from rag.text.sentences import normalize_text
 
 # Answers are graded in rag.eval.grading, citations scored in rag.eval.alce.
@@ -149,6 +149,21 @@ def first_hit_rank(passages: Sequence[Passage], gold: Sequence[GoldSpan], *,
     return None
 
 
+def reads_gold(evidence: Sequence[Excerpt], gold: Sequence[GoldSpan]) -> bool:
+    """True when a sentence the model was given overlaps a gold quote in the same document.
+
+    Recall@k says whether a retrieved passage covers the gold quote, and a longer passage
+    covers it more often: chunks of 900 characters instead of 500 raised recall@1 on the tune
+    splits by 0 to 0.19 (per split and language) while this share moved by -0.06 to +0.03.
+    The model reads only the evidence sentences chosen from the passages.
+
+    >>> e = [Excerpt(1, "a.txt", 10, 20, "")]
+    >>> reads_gold(e, [GoldSpan("a.txt", 15, 40)]), reads_gold(e, [GoldSpan("a.txt", 20, 40)]), reads_gold([], [])
+    (True, False, False)
+    """
+    return any(same_doc(e.doc_id, g.doc) and e.start < g.end and g.start < e.end for e in evidence for g in gold)
+
+
 def cites_gold(citations: Sequence[Citation], gold: Sequence[GoldSpan]) -> bool:
     """True when some citation span overlaps some gold span in the same document."""
     return any(gold_anchored(c, gold) for c in citations)
@@ -194,6 +209,9 @@ class QuestionResult:
     gold_found: bool
     first_hit_rank: int | None
     retrieved: list[str] = field(default_factory=list)
+    # A sentence the model was given overlaps a gold quote (None: answerable questions only,
+    # and only when the evidence is known).
+    gold_in_evidence: bool | None = None
     answer: str | None = None
     raw_answer: str | None = None  # the model's own words before the checks (read the misses)
     token_probs: list[tuple[str, float]] | None = None  # the model's probability for each of them
@@ -248,8 +266,9 @@ def raw_graded(raw: str, expected: Sequence[str]) -> bool | None:
 def score_question(item: EvalItem, passages: Sequence[Passage] | None, answer: Answer | None,
                    gold: Sequence[GoldSpan], *, judge: SupportJudge | None = None,
                    language_of: Callable[[str], str | None] = answer_language,
-                   min_coverage: float = MIN_COVERAGE) -> QuestionResult:
-    """Score one question from what the assistant returned (``answer`` None: retrieval only)."""
+                   min_coverage: float = MIN_COVERAGE, evidence: Sequence[Excerpt] | None = None) -> QuestionResult:
+    """Score one question from what the assistant returned (``answer`` None: retrieval only,
+    where ``evidence`` may give the sentences the model would read)."""
     row = QuestionResult(id=item.id, lang=item.lang, question=item.question, answerable=item.answerable,
                          expected=list(item.answers), gold_found=bool(gold), first_hit_rank=None)
     if passages is not None:
@@ -257,6 +276,10 @@ def score_question(item: EvalItem, passages: Sequence[Passage] | None, answer: A
         if item.answerable:
             row.first_hit_rank = first_hit_rank(passages, gold, min_coverage=min_coverage)
             row.reasons.extend(_retrieval_reasons(item, row.first_hit_rank, bool(gold), len(passages)))
+    if answer is not None:
+        evidence = answer.evidence
+    if item.answerable and gold and evidence is not None:
+        row.gold_in_evidence = reads_gold(evidence, gold)
     if answer is None:
         if item.answerable and passages is not None:
             row.correct = row.first_hit_rank is not None and row.first_hit_rank <= REASON_K

@@ -28,6 +28,7 @@ TABLE_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("recall@5", ("retrieval", "recall@5"), "ratio"),
     ("recall@10", ("retrieval", "recall@10"), "ratio"),
     ("MRR@10", ("retrieval", "mrr@10"), "ratio"),
+    ("gold in the model's evidence", ("retrieval", "gold_in_evidence"), "ratio"),
     ("accuracy (contains or F1>=0.5)", ("accuracy",), "ratio"),
     ("answer accuracy (contains)", ("answer_accuracy",), "ratio"),
     ("answer F1", ("answer_f1",), "ratio"),

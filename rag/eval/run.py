@@ -32,7 +32,7 @@ from rag.eval.metrics import (
     score_question,
     separation,
 )
-from rag.records import Answer, Passage
+from rag.records import Answer, Excerpt, Passage
 from rag.text.analysis import LANGUAGES
 
 LOG = logging.getLogger(__name__)
@@ -134,6 +134,8 @@ def summarize(rows: Sequence[QuestionResult], *, retrieval_only: bool = False,
         f"recall@{k}": mean(rank is not None and rank <= k for rank in ranks) for k in RECALL_KS
     }
     retrieval[f"mrr@{MRR_K}"] = mean(1 / rank if rank is not None and rank <= MRR_K else 0.0 for rank in ranks)
+    # What reaches the model, not only the passages (rag.eval.metrics.reads_gold).
+    retrieval["gold_in_evidence"] = mean(bool(r.gold_in_evidence) for r in answerable if r.gold_in_evidence is not None)
     metrics = Metrics(retrieval=retrieval, n_questions=len(rows), n_answerable=len(answerable),
                       n_unanswerable=len(unanswerable))
     if retrieval_only:
@@ -236,17 +238,21 @@ def run_eval(assistant: Assistant, items: Sequence[EvalItem], *, k: int | None =
 
     started = time.perf_counter()
     doc_cache: dict[str, str | None] = {}
-    asked: list[tuple[EvalItem, list[Passage], Answer | None, list[GoldSpan]]] = []
+    # Without answers, the sentences the model would read, when the assistant can tell.
+    read = getattr(assistant, "evidence", None) if retrieval_only else None
+    asked: list[tuple[EvalItem, list[Passage], Answer | None, list[GoldSpan], list[Excerpt] | None]] = []
     for item in tqdm(items, desc="eval", unit="q", disable=not progress):
         gold = gold_spans(assistant, item, doc_cache)
         passages = list(assistant.retrieve(item.question, k=k))
         answer = None if retrieval_only else assistant.ask(item.question, k=answer_k)
-        asked.append((item, passages, answer, gold))
+        evidence = read(item.question, k=answer_k) if read is not None and item.answerable else None
+        asked.append((item, passages, answer, gold, evidence))
     # Citations are judged once every question is answered: an LLM judge sharing the
     # model would otherwise evict the answer prompt's cached prefix and slow the timings.
     rows: list[QuestionResult] = []
-    for item, passages, answer, gold in tqdm(asked, desc="judge", unit="q", disable=not progress or retrieval_only):
-        row = score_question(item, passages, answer, gold, judge=judge,
+    for item, passages, answer, gold, evidence in tqdm(asked, desc="judge", unit="q",
+                                                        disable=not progress or retrieval_only):
+        row = score_question(item, passages, answer, gold, judge=judge, evidence=evidence,
                              language_of=language_of or answer_language, min_coverage=min_coverage)
         rows.append(row)
         LOG.debug("%s: correct=%s reasons=%s", item.id, row.correct, row.reasons)
