@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.markers import MARKER
-from rag.records import Answer, Citation, Passage
+from rag.records import Answer, Citation, Excerpt, Passage
 
 UNSUPPORTED_TITLE = "No cited passage supports this sentence: check it before relying on it."
 UNVERIFIED_TITLE = "Not verified: this passage may not support the sentence."
@@ -192,8 +192,32 @@ def answer_to_html(answer: Answer) -> str:
             parts.append(f'<li id="{source_id(turn, c.marker)}" value="{c.marker}">{_meta(c.title, c.date, c.doc_id)}'
                          f' <span class="src-meta">[{c.start}:{c.end}]</span>{flag}<blockquote>{quote}</blockquote></li>')
         parts.append("</ol>")
+    parts.append(evidence_html(answer.evidence, answer.passages))
     parts.append("</div>")
     return "".join(parts)
+
+
+def evidence_html(evidence: Sequence[Excerpt], passages: Sequence[Passage]) -> str:
+    """What the model was given to read, folded: its prompt's sentences under each passage number.
+
+    >>> p = Passage(1, "a.txt", "a.txt:0-40", 0, 40, 0.9, "Zorglub a levé 12 M€. Le reste.", "Zorglub")
+    >>> out = evidence_html([Excerpt(1, "a.txt", 0, 21, "Zorglub a levé 12 M€.")], [p])
+    >>> out.startswith("<details") and "1 sentence" in out and "[1]" in out and "12 M€." in out
+    True
+    >>> evidence_html([], [p])
+    ''
+    """
+    if not evidence:
+        return ""
+    items = []
+    for n, group in itertools.groupby(evidence, key=lambda e: e.passage):
+        title = passages[n - 1].title if 0 < n <= len(passages) else ""
+        sentences = " … ".join(html.escape(e.text) for e in group)
+        items.append(f'<li value="{n}"><span class="src-meta">[{n}] {html.escape(title)}</span>'
+                     f'<blockquote>{sentences}</blockquote></li>')
+    count = f"{len(evidence)} sentence{'s' if len(evidence) > 1 else ''}"
+    return (f'<details class="rag-evidence"><summary>What the model read ({count})</summary>'
+            f'<ol class="rag-sources">{"".join(items)}</ol></details>')
 
 
 def _shorten(text: str, n: int) -> str:

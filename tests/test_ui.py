@@ -162,6 +162,17 @@ def test_script_in_a_passage_is_escaped(make_assistant, seeds_copy):
     assert "<script>" not in messages[-1]["content"]
 
 
+def test_sources_panel_shows_what_the_model_read(make_assistant, seeds_copy):
+    (seeds_copy / "999_zorglub.txt").write_text(
+        "Le budget de Zorglub\n\nLe budget de Zorglub atteint 7 milliards de dollars <b>net</b> "
+        "selon le rapport annuel publié hier.\n", encoding="utf-8")
+    ui = make_ui(make_assistant, cite_passage_containing("Zorglub", "Le budget de Zorglub atteint 7 milliards de dollars"))
+    _, (_, panel, *_rest) = final(ui, "Quel est le budget de Zorglub ?")
+    folded = panel.split('<details class="rag-evidence">', 1)[1]
+    assert folded.startswith("<summary>What the model read (")
+    assert "Le budget de Zorglub atteint 7 milliards de dollars &lt;b&gt;net&lt;/b&gt;" in folded  # escaped
+
+
 def test_user_question_html_is_escaped_in_sources_panel(make_assistant):
     ui = make_ui(make_assistant)
     _, (_, panel, *_rest) = final(ui, QUESTION + " <img src=x onerror=alert(1)>")

@@ -14,6 +14,7 @@ from rag.display import (  # noqa: F401 -- re-exported for the page and its test
     UNSUPPORTED_TITLE,
     UNVERIFIED_TITLE,
     answer_html,
+    evidence_html,
     highlight_passage,
     markers_to_anchors,
     source_id,
@@ -124,9 +125,10 @@ def sources_html(answer: Answer, turn: int, document_text: Callable[[str], str])
         if not answer.passages:
             return '<p class="empty">No passage was retrieved.</p>'
         items = "".join(passage_html(p) for p in answer.passages)
-        return f'<p class="closest-title">No passage answers this question. Closest passages:</p><ol class="sources">{items}</ol>'
+        return (f'<p class="closest-title">No passage answers this question. Closest passages:</p>'
+                f'<ol class="sources">{items}</ol>{evidence_html(answer.evidence, answer.passages)}')
     items = "".join(citation_html(c, turn, document_text) for c in answer.citations)
-    return f'<ol class="sources">{items}</ol>'
+    return f'<ol class="sources">{items}</ol>{evidence_html(answer.evidence, answer.passages)}'
 
 
 def sources_panel(sections: Sequence[tuple[int, str, str]]) -> str:

@@ -88,6 +88,10 @@ blockquote.passage { margin: 0; padding: 6px 10px; border-left: 3px solid var(--
                      white-space: pre-wrap; max-height: 260px; overflow-y: auto; position: relative; }
 blockquote.passage mark { background: #fde68a; color: #1f2937; padding: 1px 2px; border-radius: 3px; }
 .closest-title { font-size: 0.85rem; color: var(--body-text-color-subdued); margin: 8px 12px 0; }
+details.rag-evidence { margin: 0 12px 10px; font-size: 0.8rem; color: var(--body-text-color-subdued); }
+details.rag-evidence > summary { cursor: pointer; }
+details.rag-evidence ol { margin: 4px 0; padding-left: 1.2em; }
+details.rag-evidence blockquote { margin: 2px 0 6px; padding: 2px 8px; border-left: 2px solid var(--border-color-primary); }
 """
 
 # Marker links: open the folded answer they point into, then scroll to the entry.
