@@ -137,6 +137,18 @@ def test_echoed_question_is_retried_and_left_out(make_assistant):
     assert ans.unsupported_sentences == []
 
 
+@pytest.mark.parametrize("question, first_words", [
+    ("Pourquoi le développement de modèles comme ChatGPT coûte-t-il si cher ?", "« Parce que »"),
+    ("Why is developing models like ChatGPT so expensive?", '"Because"'),
+    ("Combien OpenAI devrait-elle perdre cette année ?", None),
+])
+def test_an_echoed_why_question_is_retried_with_the_answer_s_first_words(make_assistant, question, first_words):
+    a = make_assistant(lambda messages: question)  # echoes every time
+    a.ask(question)
+    retry = a.llm.calls[1][-1]["content"]
+    assert (first_words in retry) if first_words else ("Parce que" not in retry and "Because" not in retry)
+
+
 def test_an_echo_is_stopped_after_a_few_words_and_never_shown(make_assistant):
     question = "Pourquoi le développement de modèles comme ChatGPT coûte-t-il si cher ?"
     good = "Il faut du matériel de pointe et une quantité astronomique de données [1]."

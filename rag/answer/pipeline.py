@@ -48,7 +48,11 @@ from rag.answer.overview import (
     quoted_overview,
 )
 from rag.answer.prompt import (
+    FIGURES_HINT,
+    RETRY_HINT,
+    WHY_HINT,
     asks_for_fact,
+    asks_why,
     build_messages,
     build_translation_messages,
     is_abstain_token,
@@ -77,16 +81,6 @@ TRUNCATED_NOTICE = {
     "en": "The question was truncated to {n} characters.",
 }
 STOP = ["\n\n", "Question:", "Passages:"]
-# The English example used to be dev-08's own answer ("20 000 milliards = 20 trillion"):
-# a hint must not carry an evaluation set's answer (issue 14), so it shows another amount.
-FIGURES_HINT = {
-    "fr": "Recopie les chiffres exactement comme les passages les écrivent.",
-    "en": "Copy every figure exactly as the passages write it (e.g. 1 500 milliards = 1.5 trillion).",
-}
-RETRY_HINT = {
-    "fr": "Ne répète pas la question : donne la réponse tirée des passages, avec les numéros [n].",
-    "en": "Do not repeat the question: state the answer found in the passages, with [n] numbers.",
-}
 # Below this dense cosine for the best passage, and with no lexical overlap,
 # retrieval found nothing relevant: abstain without asking the LLM.
 MIN_RELEVANCE = 0.15
@@ -291,7 +285,7 @@ class AnswerPipeline:
         hint = None
         if is_degenerate(raw, standalone, lang):
             # Small models sometimes echo the question or emit bare markers.
-            hint = RETRY_HINT[lang]
+            hint = (WHY_HINT if asks_why(standalone) else RETRY_HINT)[lang]
         else:
             result = self.verified(answer, raw, prepared.texts)
             if result is None and figures_not_in(raw, [p.text for p in prepared.evidence], lang):

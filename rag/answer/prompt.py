@@ -110,6 +110,39 @@ def asks_for_fact(question: str) -> bool:
     return not is_overview(question) and not _NOT_A_FACT.search(question)
 
 
+# Retries (rag.answer.pipeline): an answer that echoes the question or states a figure the
+# passages lack gets one more try, with one of these lines added to the question.
+# The English example used to be dev-08's own answer ("20 000 milliards = 20 trillion"):
+# a hint must not carry an evaluation set's answer (issue 14), so it shows another amount.
+FIGURES_HINT = {
+    "fr": "Recopie les chiffres exactement comme les passages les écrivent.",
+    "en": "Copy every figure exactly as the passages write it (e.g. 1 500 milliards = 1.5 trillion).",
+}
+RETRY_HINT = {
+    "fr": "Ne répète pas la question : donne la réponse tirée des passages, avec les numéros [n].",
+    "en": "Do not repeat the question: state the answer found in the passages, with [n] numbers.",
+}
+# A "why" question echoed back is retried with the answer's first words: told only not to
+# repeat it, the 1.5B model echoed "Pourquoi la start-up Mistral a-t-elle fini par collaborer
+# avec les géants ?" again, though its passage states the reason.
+WHY_HINT = {
+    "fr": "Ne répète pas la question : réponds en commençant par « Parce que », avec les raisons que donnent "
+          "les passages et leurs numéros [n].",
+    "en": "Do not repeat the question: answer starting with \"Because\", with the reasons the passages give "
+          "and their [n] numbers.",
+}
+_WHY = re.compile(r"\b(?:pourquoi|why|how\s+come)\b", re.IGNORECASE)
+
+
+def asks_why(question: str) -> bool:
+    """Whether the question asks for reasons ("Pourquoi … ?", "Why … ?").
+
+    >>> asks_why("Pourquoi Mistral a-t-elle collaboré ?"), asks_why("Why is AI costly?"), asks_why("Qui ?")
+    (True, True, False)
+    """
+    return bool(_WHY.search(question))
+
+
 REWRITE_INSTRUCTION = (
     "Rewrite the last message as one standalone question that can be understood without "
     "the conversation. Keep its language. Reply with the question only."
