@@ -24,16 +24,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from rag.assistant import Assistant
     from rag.check import check
     from rag.conversation import Conversation
-    from rag.records import Answer, Citation, Passage
+    from rag.records import Answer, Citation, Excerpt, Passage
     from rag.settings import Settings
 
-__all__ = ["Answer", "Assistant", "Citation", "Conversation", "Passage", "Settings", "check"]
+__all__ = ["Answer", "Assistant", "Citation", "Conversation", "Excerpt", "Passage", "Settings", "check"]
 
 _LAZY = {
     "Assistant": ".assistant",
     "Conversation": ".conversation",
     "Answer": ".records",
     "Citation": ".records",
+    "Excerpt": ".records",
     "Passage": ".records",
     "Settings": ".settings",
     "check": ".check",  # rag.check(records): the module is callable
