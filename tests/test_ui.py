@@ -151,23 +151,24 @@ def test_clear_resets_the_conversation(make_assistant):
     assert messages == [] and session.history == [] and "Sources appear here" in panel
 
 
-def test_script_in_a_passage_is_escaped(make_assistant, seeds_copy):
+def ask_about_zorglub(make_assistant, seeds_copy, markup: str):
+    """The chat's final state for a question answered from an added article whose sentence holds ``markup``."""
     (seeds_copy / "999_zorglub.txt").write_text(
-        "Le budget de Zorglub\n\nLe budget de Zorglub atteint 7 milliards de dollars <script>alert('x')</script> "
+        f"Le budget de Zorglub\n\nLe budget de Zorglub atteint 7 milliards de dollars {markup} "
         "selon le rapport annuel publié hier.\n", encoding="utf-8")
     ui = make_ui(make_assistant, cite_passage_containing("Zorglub", "Le budget de Zorglub atteint 7 milliards de dollars"))
-    _, (messages, panel, *_rest) = final(ui, "Quel est le budget de Zorglub ?")
+    return final(ui, "Quel est le budget de Zorglub ?")[1]
+
+
+def test_script_in_a_passage_is_escaped(make_assistant, seeds_copy):
+    messages, panel, *_rest = ask_about_zorglub(make_assistant, seeds_copy, "<script>alert('x')</script>")
     assert "999_zorglub.txt" in panel
     assert "<script>" not in panel and "&lt;script&gt;" in panel
     assert "<script>" not in messages[-1]["content"]
 
 
 def test_sources_panel_shows_what_the_model_read(make_assistant, seeds_copy):
-    (seeds_copy / "999_zorglub.txt").write_text(
-        "Le budget de Zorglub\n\nLe budget de Zorglub atteint 7 milliards de dollars <b>net</b> "
-        "selon le rapport annuel publié hier.\n", encoding="utf-8")
-    ui = make_ui(make_assistant, cite_passage_containing("Zorglub", "Le budget de Zorglub atteint 7 milliards de dollars"))
-    _, (_, panel, *_rest) = final(ui, "Quel est le budget de Zorglub ?")
+    _, panel, *_rest = ask_about_zorglub(make_assistant, seeds_copy, "<b>net</b>")
     folded = panel.split('<details class="rag-evidence">', 1)[1]
     assert folded.startswith("<summary>What the model read (")
     assert "Le budget de Zorglub atteint 7 milliards de dollars &lt;b&gt;net&lt;/b&gt;" in folded  # escaped

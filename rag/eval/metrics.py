@@ -161,7 +161,7 @@ def reads_gold(evidence: Sequence[Excerpt], gold: Sequence[GoldSpan]) -> bool:
     >>> reads_gold(e, [GoldSpan("a.txt", 15, 40)]), reads_gold(e, [GoldSpan("a.txt", 20, 40)]), reads_gold([], [])
     (True, False, False)
     """
-    return any(same_doc(e.doc_id, g.doc) and e.start < g.end and g.start < e.end for e in evidence for g in gold)
+    return any(gold_anchored(e, gold) for e in evidence)
 
 
 def cites_gold(citations: Sequence[Citation], gold: Sequence[GoldSpan]) -> bool:
@@ -169,8 +169,8 @@ def cites_gold(citations: Sequence[Citation], gold: Sequence[GoldSpan]) -> bool:
     return any(gold_anchored(c, gold) for c in citations)
 
 
-def gold_anchored(citation: Citation, gold: Sequence[GoldSpan]) -> bool:
-    """True when the citation's span overlaps a gold quote's span in the same document.
+def gold_anchored(citation: Citation | Excerpt, gold: Sequence[GoldSpan]) -> bool:
+    """True when the citation's (or excerpt's) span overlaps a gold quote's span in the same document.
 
     The independent check of a citation: it uses the QA set's quotes, not the
     support judge the pipeline chose its citations with.
