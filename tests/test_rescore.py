@@ -108,20 +108,3 @@ def test_a_weak_second_sentence_of_the_first_passage_does_not_take_the_room_of_a
     # With room left, the first passage still gives its second sentence.
     roomy = pick([first_best, first_weak, other_strong], budget=1000, min_per_top=2, min_ratio=0.7)
     assert set(roomy) == {first_best, first_weak, other_strong}
-
-
-def test_the_sentence_between_two_chosen_ones_reaches_the_prompt():
-    from rag.answer.evidence import Candidate, render, with_gaps
-    from rag.records import Passage
-    from rag.text.sentences import sentence_spans
-
-    text = ("L'université est présente à Londres depuis 1968. Depuis 1998, son centre londonien est installé "
-            "au 1 Suffolk Street. Le centre permet aux facultés de développer leurs programmes à Londres. "
-            "Les autres campus se trouvent à Rome.")
-    p = Passage(1, "nd.txt", "nd:0", 0, len(text), 1.0, text)
-    spans = sentence_spans(text)
-    cs = [Candidate(0, s, e, score) for (s, e), score in zip(spans, (0.8, 0.3, 0.9, 0.1))]
-    chosen = [cs[0], cs[2]]
-    assert "Suffolk" not in render([p], chosen).texts[0]  # before: "… Londres depuis 1968. … Le centre …"
-    shown = render([p], with_gaps(chosen, cs)).texts[0]
-    assert "1 Suffolk Street" in shown and "…" not in shown and "Rome" not in shown

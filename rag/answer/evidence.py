@@ -304,31 +304,6 @@ def with_follower(chosen: Sequence[Candidate], candidates: Sequence[Candidate]) 
     return out
 
 
-def with_gaps(chosen: Sequence[Candidate], candidates: Sequence[Candidate]) -> list[Candidate]:
-    """Add the one sentence lying between two chosen sentences of the same passage.
-
-    Text between two sentences that bear on the question usually goes on about the same
-    thing, often without its words ("L'université est présente à Londres depuis 1968.
-    Depuis 1998, son centre londonien est installé … au 1 Suffolk Street. Le centre permet
-    …": the address, asked for as "le centre de Notre-Dame à Londres", sat between the two
-    sentences chosen and was cut out as "…"). Gold sentence in the prompt, dev and tune
-    splits: 372 -> 376 of 429, none lost, at 645 characters a prompt instead of 626; a gap
-    of two sentences found no more (673 characters).
-
-    >>> cs = [Candidate(0, 0, 10, 0.9), Candidate(0, 11, 20, 0.1), Candidate(0, 21, 30, 0.8),
-    ...       Candidate(0, 31, 40, 0.1), Candidate(0, 41, 50, 0.1), Candidate(0, 51, 60, 0.7)]
-    >>> [c.start for c in with_gaps([cs[0], cs[2], cs[5]], cs)]
-    [0, 21, 51, 11]
-    """
-    out = list(chosen)
-    ordered = sorted(candidates, key=lambda c: (c.passage, c.start))
-    at = sorted(ordered.index(c) for c in chosen)
-    for a, b in zip(at, at[1:]):
-        if b - a == 2 and ordered[a].passage == ordered[b].passage and ordered[a + 1] not in out:
-            out.append(ordered[a + 1])
-    return out
-
-
 def with_antecedents(chosen: Sequence[Candidate], candidates: Sequence[Candidate],
                      texts: Sequence[str]) -> list[Candidate]:
     """Keep anaphoric sentences with the sentence they lean on.
@@ -468,4 +443,4 @@ class EvidenceSelector:
             return Selection.whole(passages)
         chosen = pick(candidates, budget=budget, min_ratio=self.min_ratio, min_per_top=self.top_sentences)
         chosen = with_antecedents(chosen, candidates, [p.text for p in passages])
-        return render(passages, with_gaps(with_follower(chosen, candidates), candidates))
+        return render(passages, with_follower(chosen, candidates))
