@@ -125,10 +125,11 @@ def sources_html(answer: Answer, turn: int, document_text: Callable[[str], str])
         if not answer.passages:
             return '<p class="empty">No passage was retrieved.</p>'
         items = "".join(passage_html(p) for p in answer.passages)
-        return (f'<p class="closest-title">No passage answers this question. Closest passages:</p>'
-                f'<ol class="sources">{items}</ol>{evidence_html(answer.evidence, answer.passages)}')
-    items = "".join(citation_html(c, turn, document_text) for c in answer.citations)
-    return f'<ol class="sources">{items}</ol>{evidence_html(answer.evidence, answer.passages)}'
+        head = '<p class="closest-title">No passage answers this question. Closest passages:</p>'
+    else:
+        items = "".join(citation_html(c, turn, document_text) for c in answer.citations)
+        head = ""
+    return f'{head}<ol class="sources">{items}</ol>{evidence_html(answer.evidence, answer.passages)}'
 
 
 def sources_panel(sections: Sequence[tuple[int, str, str]]) -> str:
