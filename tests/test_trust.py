@@ -349,6 +349,10 @@ def test_a_bare_number_counts_what_the_question_asks_about_in_its_quote():
     asked = "Combien d'abonnés payants compte Copilot ?"
     assert not supported("10 [1].", price, asked)
     assert supported("10 millions [1].", count, asked)
+    # An answer that says itself it is money does not count subscribers, whatever its quote says.
+    assert not supported("10 dollars par mois [1].", price, asked)
+    english = dataclasses.replace(_passage("Users pay 10 dollars per month for Copilot.", "Copilot"), language="en")
+    assert not supported("10 dollars per month [1].", english, "How many paying subscribers does Copilot have?")
     # Another question about the same figure is not affected.
     assert supported("10 dollars [1].", price, "Combien paient les utilisateurs de Copilot par mois ?")
 

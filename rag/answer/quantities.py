@@ -294,7 +294,7 @@ def _compatible(q: Quantity, e: Quantity, same_lang: bool) -> bool:
 _HOW_MANY = re.compile(
     r"\b(?:how\s+many|combien\s+(?:de|d['’])|(?:quel|le|the)\s+nombre\s+(?:de|d['’])|(?:the\s+)?number\s+of)\s*",
     re.IGNORECASE)
-_MONEY_WORDS = frozenset("dollar dollars euro euros livre livres pound pounds usd eur".split())
+_MONEY_WORDS = frozenset("dollar dollars euro euros livre livres pound pounds usd eur argent money cash fonds funds".split())
 _PERCENT_WORDS = frozenset("percent pourcent pourcentage percentage %".split())
 
 
@@ -307,23 +307,32 @@ def asked_kind(question: str) -> tuple[str, str | None] | None:
     (('duration', 'year'), ('money', None))
     >>> asked_kind("Combien OpenAI perd-elle ?") is None
     True
+    >>> asked_kind("How many passing yards did he get?"), asked_kind("Combien de joueurs en 10 ans ?")
+    (('measure', 'yard'), ('count', 'joueurs'))
     """
     m = _HOW_MANY.search(question)
     if not m:
         return None
-    for w in _NUMBER_TOKEN.findall(question[m.end():])[:4]:
+    words = _NUMBER_TOKEN.findall(question[m.end():])[:4]
+    for i, w in enumerate(words):
         folded = fold(bare(w))
-        if folded in _MONEY_WORDS:
-            return "money", None
-        if folded in _PERCENT_WORDS:
-            return "percent", "%"
         if folded in STOP or is_name_word(w) or scale_exponent(w, "fr") is not None \
                 or scale_exponent(w, "en") is not None or _is_digits(w):
-            continue
-        if folded in _UNIT:
-            return ("duration" if _UNIT[folded] in _DURATIONS else "measure"), _UNIT[folded]
+            if folded not in _MONEY_WORDS and folded not in _PERCENT_WORDS:
+                continue
+        # The noun may come after an English adjective: "how many passing yards".
+        for word in (folded, *(fold(bare(n)) for n in words[i + 1:i + 2])):
+            if word in _MONEY_WORDS:
+                return "money", None
+            if word in _PERCENT_WORDS:
+                return "percent", "%"
+            if word in _UNIT:
+                return ("duration" if _UNIT[word] in _DURATIONS else "measure"), _UNIT[word]
         return "count", folded
     return None
+
+
+_NEVER_COUNTED = frozenset({"money", "percent"})
 
 
 def check_asked_count(question: str, answer: str, evidence: str, lang: str | None = None,
@@ -340,12 +349,28 @@ def check_asked_count(question: str, answer: str, evidence: str, lang: str | Non
     >>> check_asked_count("Combien d'utilisateurs paient ?", "10", "Ils sont 10 à payer.")
     >>> check_asked_count("How many times did they win?", "3", "They won 3 Super Bowls.")
     >>> check_asked_count("Le centre fait combien de pieds carrés ?", "83,000", "An 83,000 square foot building.")
+
+    An answer that says itself it is money or a share does not count what was asked, whatever
+    the quote says:
+
+    >>> check_asked_count("How many paying subscribers does Copilot have?", "10 dollars per month [1].",
+    ...                   "Copilot costs 10 dollars per month.")
+    'number: the question counts paying, the answer gives money (USD)'
+    >>> check_asked_count("La réforme a pris combien de temps ?", "trois ans [1]", "Elle a pris trois ans.")
+    >>> check_asked_count("Combien d'argent OpenAI a-t-elle levé ?", "11,3 milliards de dollars", "11,3 milliards de dollars")
     """
     asked = asked_kind(question)
     if asked is None:
         return None
     lang = lang or detect_language(question)
     said = quantities(strip_markers(answer), lang)
+    if len(said) == 1 and said[0].kind in _NEVER_COUNTED and said[0].kind != asked[0]:
+        # The answer itself says it is money or a share: "10 dollars per month" to "How many paying
+        # subscribers does Copilot have?". The quote may well say that amount; it is not what was
+        # asked. Durations and measures are left alone: the noun a question counts is often vague
+        # ("combien de temps" is answered "trois ans").
+        what = asked[1] if asked[0] == "count" else _describe(Quantity(0, asked[0], asked[1], 0, 0))
+        return f"number: the question counts {what}, the answer gives {_describe(said[0])}"
     if len(said) != 1 or said[0].kind != "number":
         return None  # the answer says what it counts (the number check's business), or is no figure
     value = said[0].value
