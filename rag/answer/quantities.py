@@ -313,25 +313,31 @@ def asked_kind(question: str) -> tuple[str, str | None] | None:
     m = _HOW_MANY.search(question)
     if not m:
         return None
-    words = _NUMBER_TOKEN.findall(question[m.end():])[:4]
-    for i, w in enumerate(words):
-        folded = fold(bare(w))
+    words = [(w, fold(bare(w))) for w in _NUMBER_TOKEN.findall(question[m.end():])[:4]]
+    for i, (w, folded) in enumerate(words):
+        if folded in _MONEY_WORDS or folded in _PERCENT_WORDS:
+            return _amount_kind(folded)
         if folded in STOP or is_name_word(w) or scale_exponent(w, "fr") is not None \
                 or scale_exponent(w, "en") is not None or _is_digits(w):
-            if folded not in _MONEY_WORDS and folded not in _PERCENT_WORDS:
-                continue
+            continue
         # The noun may come after an English adjective: "how many passing yards".
-        for word in (folded, *(fold(bare(n)) for n in words[i + 1:i + 2])):
-            if word in _MONEY_WORDS:
-                return "money", None
-            if word in _PERCENT_WORDS:
-                return "percent", "%"
-            if word in _UNIT:
-                return ("duration" if _UNIT[word] in _DURATIONS else "measure"), _UNIT[word]
-        return "count", folded
+        after = words[i + 1][1] if i + 1 < len(words) else ""
+        return _amount_kind(folded) or _amount_kind(after) or ("count", folded)
     return None
 
 
+def _amount_kind(word: str) -> tuple[str, str | None] | None:
+    """The kind and unit a folded word names (money, percent, duration, measure), or None."""
+    if word in _MONEY_WORDS:
+        return "money", None
+    if word in _PERCENT_WORDS:
+        return "percent", "%"
+    if word in _UNIT:
+        return ("duration" if _UNIT[word] in _DURATIONS else "measure"), _UNIT[word]
+    return None
+
+
+# Kinds of amount no "how many X" counts unless X is one of them.
 _NEVER_COUNTED = frozenset({"money", "percent"})
 
 
