@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from rag.index.embed import Embedder
 
 # Set on the tune splits (outside-fr, outside, fresh) and eval/dev.jsonl, by re-verifying
-# saved answers with `python -m rag.eval.reverify` (see README, session 11).
+# saved answers with `python -m rag.eval.reverify` (docs/measurements.md, session 11).
 DEFAULT_THRESHOLD = 0.65
 
 

@@ -347,7 +347,7 @@ class EvidenceSelector:
     # 0.839 / 0.829 / 1.00 (~60 more characters); answers on outside-fr tune 0.610 -> 0.646,
     # wrong-but-cited 0.254 -> 0.221, dev unchanged. Also lowering min_ratio to 0.6 gave the
     # same outside-fr answers but lost dev-06 again (Microsoft named from a distractor).
-    # Re-measured later (README, session 10): the gold sentence was in the top five passages
+    # Re-measured later (docs/measurements.md, session 10): the gold sentence was in the top five passages
     # for 0.97 of outside-fr tune's questions but in the prompt for 0.79. 1200 characters and
     # 0.5 (Settings.evidence_ratio, a user's choice) answered outside-fr tune 0.71 -> 0.74
     # (French) and 0.55 -> 0.65 (English), but the first token then came at 0.40 of the naive

@@ -56,7 +56,7 @@ SYSTEM_PROMPT = f"""You answer questions about news articles using ONLY the numb
 # the question and fill the gap with the words that follow its terms in the passage
 # ("Jim Nantz a commenté le match avec Tracy Wolfson", where the passage says "Jim Nantz
 # et Phil Simms"); asked for the phrase, it reads the passage as an extractive reader
-# does. Measured in README "Measured performance" (session 8).
+# does. Measured in docs/measurements.md (session 8).
 EXAMPLE_USER = """Passages:
 [1] Le marché des puces ralentit depuis deux ans.
 [2] La start-up Acme a levé 30 millions d'euros en mars 2023. … Le tour de table a été mené par le fonds Sequoia.
@@ -234,7 +234,7 @@ def short_title(title: str, max_chars: int = 48) -> str:
     """An article's title for the prompt: its first line, cut at a word within ``max_chars``
     (a news headline can run to a paragraph; every token costs prompt time). 48 and not 80:
     the subject comes first in a headline, and on eval/dev.jsonl the cut saves about 11 of the
-    ~250 tokens each question adds to the cached prefix (README, session 10).
+    ~250 tokens each question adds to the cached prefix (docs/measurements.md, session 10).
 
     >>> short_title("Université de Notre-Dame (2)")
     'Université de Notre-Dame (2)'
