@@ -417,6 +417,34 @@ def test_an_amount_is_read_where_it_is_what_the_question_asks_for():
     assert quotes("What revenue will OpenAI make this year?", [spend]) == []
 
 
+def test_a_figure_is_not_given_to_an_actor_the_quote_does_not_give_it_to():
+    # Issue #14's seeds: "Combien OpenAI devrait-elle dépenser ?" got Meta's 40 billion; asked of
+    # an actor the quote never names ("Combien Google prévoit-il de dépenser ?"), the question and
+    # its answer still shared enough words with the quote to pass the judge.
+    from rag.answer.cite import verify_answer
+
+    judge = LexicalJudge()
+    spend = _passage("OpenAI dépensera environ 5 milliards de dollars cette année, "
+                     "mais Meta prévoit de dépenser jusqu'à 40 milliards de dollars.", "Les coûts de l'IA")
+    invest = _passage("Mistral AI a attiré un soutien considérable, tels que l'investissement de 16 millions "
+                      "de dollars de Microsoft en février 2024.", "Le financement de Mistral AI")
+
+    def shown(answer, question, passage, language="fr"):
+        result = verify_answer(f"{answer} [1].", [passage], supports=judge.supports, score=judge.score,
+                               question=question, language=language, presupposed=question)
+        return any(c.supported for c in result.citations)
+
+    assert shown("40 milliards de dollars", "Combien Meta prévoit-il de dépenser cette année ?", spend)
+    assert not shown("40 milliards de dollars", "Combien Google prévoit-il de dépenser cette année ?", spend)
+    assert not shown("40 milliards de dollars", "Combien OpenAI prévoit-elle de dépenser cette année ?", spend)
+    assert shown("5 milliards de dollars", "Combien OpenAI prévoit-elle de dépenser cette année ?", spend)
+    assert shown("16 million dollars", "How much did Microsoft invest in Mistral AI in February 2024?", invest, "en")
+    assert not shown("16 million dollars", "How much did Google invest in Mistral AI in February 2024?", invest, "en")
+    # A pronoun for the question's subject names nobody else: the answer stands.
+    google = _passage("Google a grandi vite. Il a racheté YouTube pour 1,65 milliard de dollars.", "Le Web")
+    assert shown("1,65 milliard de dollars", "Combien Google a-t-il payé pour racheter YouTube ?", google)
+
+
 ELWAY = """Super Bowl 50 (3)
 
 Les Broncos ont choisi de porter leurs maillots blancs pour le Super Bowl 50. La dernière fois qu'ils avaient porté \

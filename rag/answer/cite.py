@@ -19,7 +19,7 @@ from rag.answer.claims import (  # the planted-instruction detector lives with t
     mask_injections,
     meaning_reason,
 )
-from rag.answer.clauses import names_in, without_title_names
+from rag.answer.clauses import gives_to_another, names_in, without_title_names
 from rag.answer.confirm import ConfirmFn, decide, first_confirmed
 from rag.answer.echo import QUESTION_WORDS, adds_content
 from rag.answer.markers import answer_sentences, strip_markers
@@ -203,7 +203,8 @@ _GLOSSED_PERIOD = re.compile(r"\s*\((?:[a-zéû]+\s+)?(?:\d{1,2}\s+)?(?:[a-zéû
 
 def verify_answer(answer: str, passages: Sequence[Passage], *, supports: SupportsFn,
                   score: Callable[[str, str], float], question: str = "", language: str = "fr",
-                  confirm: ConfirmFn | None = None, presupposed: str = "") -> Verification:
+                  confirm: ConfirmFn | None = None, presupposed: str = "",
+                  same_names: WordMatch | None = None) -> Verification:
     """Keep only citations whose passage supports their sentence; repair or flag the rest.
 
     For each answer sentence: markers out of range or not supporting are dropped;
@@ -223,7 +224,9 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
     match with Jim Nantz. Against a passage in the question's language the two are
     judged together, so a name the passage holds in another role is not support.
     Across languages the lexical judge cannot read the question's words, and the
-    answer alone is judged.
+    answer alone is judged. Either way the quote must not give the answer to another actor
+    than the question's (:func:`rag.answer.clauses.gives_to_another`; ``same_names`` matches a
+    translated name there).
     """
     # The same (claim, evidence) pairs come up several times (marker check,
     # fallback search, quote choice): judge each once.
@@ -259,7 +262,9 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
         for m in good:
             s, e, alone = best_quote(claims[m - 1], passages[m - 1], ok, score)
             p = passages[m - 1]
-            if presupposed and _names_another(text, presupposed, p, p.text[s - p.start:e - p.start]):
+            if presupposed and (_names_another(text, presupposed, p, p.text[s - p.start:e - p.start])
+                                or gives_to_another(strip_markers(text), presupposed, p.title, p.text, s - p.start, e - p.start,
+                                                    same_names)):
                 continue
             if not alone:
                 # Only the passage as a whole supports the sentence (the name in one
@@ -298,7 +303,7 @@ def _names_another(answer: str, question: str, passage: Passage, quote: str) -> 
 
 
 def cite_located(answer: str, passage: Passage, start: int, end: int, supports: SupportsFn,
-                 question: str = "") -> Verification | None:
+                 question: str = "", same_names: WordMatch | None = None) -> Verification | None:
     """A one-phrase answer cited to the sentence ``passage.text[start:end]`` when that
     sentence states it: every word of the phrase is in the sentence and the judge accepts
     the phrase alone against it, both without the names only the article's title gives.
@@ -332,17 +337,22 @@ def cite_located(answer: str, passage: Passage, start: int, end: int, supports: 
     terms = set(tokenize(claim, passage.language))
     if terms and (not terms <= set(tokenize(quote, passage.language)) or not supports(claim, quote)):
         return None
-    if question and _names_another(shown_text, question, passage, quote):
-        return None  # the title's subject, where the sentence names another candidate
+    if question and (_names_another(shown_text, question, passage, quote)
+                     or gives_to_another(strip_markers(shown_text), question, passage.title, passage.text, start, end,
+                                         same_names)):
+        return None  # the title's subject, or another actor's, where the sentence names another candidate
     return _cited_to(shown_text, passage, start, end)
 
 
 def cite_across(answer: str, passage: Passage, start: int, end: int, supports: SupportsFn,
-                aligned: Callable[[Sequence[str], Sequence[str]], bool]) -> Verification | None:
+                aligned: Callable[[Sequence[str], Sequence[str]], bool], question: str = "",
+                same_names: WordMatch | None = None) -> Verification | None:
     """:func:`cite_located` for a phrase in the other language than its sentence: each word of
     the phrase has a counterpart in the sentence (``aligned``, by word vectors: "ducs" /
     "dukes"), each name and figure is in it as written, and ``supports`` (the meaning checks, not word
-    coverage, which cannot compare the two languages' words) accepts the pair.
+    coverage, which cannot compare the two languages' words) accepts the pair; with ``question``,
+    the quote must not give the answer to another actor than the question's
+    (:func:`rag.answer.clauses.gives_to_another`).
 
     >>> p = Passage(1, "n.txt", "c", 0, 60, 0.5, "The dukes used the Church to unify.", title="Normans",
     ...             language="en")
@@ -368,6 +378,9 @@ def cite_across(answer: str, passage: Passage, start: int, end: int, supports: S
     if words and not all(aligned([w], [t.surface for t in quoted]) for w in words):
         return None
     if not supports(shown_text, quote):
+        return None
+    if question and gives_to_another(strip_markers(shown_text), question, passage.title, passage.text, start, end,
+                                         same_names):
         return None
     return _cited_to(shown_text, passage, start, end)
 

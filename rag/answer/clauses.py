@@ -6,12 +6,13 @@ Pure functions over French or English text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
 from rag.news.dates import MONTHS
 from rag.text.analysis import LANGUAGES, analyze, fold, stem, stop_words
 from rag.text.lexicon import translation_table
+from rag.text.sentences import sentence_spans
 
 # ---------------------------------------------------------------------------
 # Clauses, names, terms.
@@ -311,6 +312,58 @@ def content_besides_date(part: str) -> bool:
 PASSIVE_AGENT = re.compile(r"\b(?:by|par)\s+((?:the\s+|le\s+|la\s+|les\s+)?[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+[A-ZÀ-ÖØ-Þ0-9][\w'’.-]*)*)")
 
 
+# Interrogative words that are not stop words ("How much did Google invest…").
+_HOW_MUCH = frozenset({"much", "many"})
+_INTERROGATIVE_PRONOUNS = frozenset({"qui", "quoi", "lequel", "laquelle", "lesquels", "lesquelles", "whom", "what", "which"})
+
+
+def question_subject(question: str) -> tuple[str, ...]:
+    """The named subject a question asks about: the run of names that follows its
+    interrogative words, unless a preposition governs it; folded, empty when there is none or
+    an ordinary word comes first (the question is then about that word's thing).
+
+    >>> question_subject("How much did Google invest in Mistral AI?"), question_subject("Combien Meta prévoit-il ?")
+    (('google',), ('meta',))
+    >>> question_subject("Qui commentait le match avec Jim Nantz ?"), question_subject("What did Marlee Matlin translate?")
+    ((), ('marlee', 'matlin'))
+    >>> question_subject("What was the last game that Elway played?"), question_subject("Avec qui Jim Nantz commentait ?")
+    ((), ('jim', 'nantz'))
+    >>> question_subject("According to Juan Leon, how much could AI add?"), question_subject("Resources are bound to what?")
+    (('ai',), ())
+    >>> question_subject("OpenAI a-t-elle levé combien ?"), question_subject("Knute Rockne a entraîné qui ?")
+    (('openai',), ('knute', 'rockne'))
+    """
+    run: list[str] = []
+    governed = False
+    text = question
+    for s, e in clauses(question):  # "According to Juan Leon, how much…": the attribution is no subject
+        if not ATTRIBUTION.match(question[s:e]):
+            text = question[s:]
+            break
+    words = list(WORD.finditer(text))
+    for i, m in enumerate(words):
+        word = m.group()
+        folded = fold(bare(word))
+        first_only = i == 0 and word[1:].islower() and (len(words) == 1 or not is_name_word(words[1].group()))
+        if is_name_word(word) and folded not in _PREPOSITIONS and not first_only:
+            if not governed:
+                run.append(folded)
+            continue  # a name after a preposition ("avec Jim Nantz") is a complement, whole
+        if run:
+            break
+        if first_only and folded not in STOP:
+            # A question's capitalised first word alone may be any word ("Resources are…",
+            # "Contre quelle équipe…", "Copilot perte max ?"): it tells no subject.
+            return ()
+        if folded in _PREPOSITIONS and word.lower() not in _NOT_FUNCTION:
+            governed = True
+        elif folded in _INTERROGATIVE_PRONOUNS:
+            governed = False  # "Avec qui Jim Nantz…": the preposition governs the pronoun
+        elif not (folded in STOP and word.lower() not in _NOT_FUNCTION) and folded not in _HOW_MUCH:
+            return ()  # "What was the last game that Elway played…": the question is about the game
+    return tuple(run)
+
+
 def claim_subject(claim: str) -> tuple[str, ...]:
     """The claim's subject: the first name run of its first clause with content.
 
@@ -324,3 +377,81 @@ def claim_subject(claim: str) -> tuple[str, ...]:
             continue
         return subject(part)
     return ()
+
+
+def gives_to_another(answer: str, question: str, title: str, text: str, start: int, end: int,
+                     same_names: Callable[[Sequence[str], Sequence[str]], bool] | None = None) -> bool:
+    """Whether the quote ``text[start:end]`` (of an article titled ``title``) gives ``answer``, a
+    short answer without markers, to another named actor than the one ``question`` asks about.
+
+    "Combien Google prévoit-il de dépenser dans l'IA ?" was answered "40 milliards de dollars"
+    from "… Meta prévoit de dépenser jusqu'à 40 milliards de dollars" (seeds-check): the judge
+    reads the question and its answer together, and enough of their words are in the quote.
+    The answer is refused when the question's named subject is neither in the quote, nor in
+    the sentence before it (which a pronoun would refer to), nor in the article's title, while
+    the clause of the quote holding the answer names someone else. A clause that names nobody
+    but the question's other names ("Il a racheté YouTube pour 1,65 milliard") leaves it be.
+    Across languages a name may be translated ("Virgin Mary" / "Vierge Marie"): with
+    ``same_names`` (whether a word of the first list has a counterpart in the second, by the
+    embedder's word vectors) such a name counts as present.
+
+    >>> t = "OpenAI dépensera 5 milliards, mais Meta prévoit de dépenser 40 milliards."
+    >>> [gives_to_another("40 milliards.", f"Combien {who} prévoit-il de dépenser ?", "Les coûts", t, 0, len(t))
+    ...  for who in ("Google", "Meta", "OpenAI")]
+    [True, False, True]
+    >>> gives_to_another("Bernadette", "To whom did the Virgin Mary appear?", "Notre-Dame", "La Vierge Marie "
+    ...                  "est apparue à Bernadette.", 0, 42, lambda a, b: "vierge" in b)
+    False
+    >>> t = "Google a grandi. Il a racheté YouTube pour 1,65 milliard."
+    >>> gives_to_another("1,65 milliard.", "Combien Google a-t-il payé YouTube ?", "Le Web", t, 17, len(t))
+    False
+    """
+    # Two-letter names are acronyms that languages write apart ("AI" / "IA"): they tell nothing.
+    who = {w for w in question_subject(question) if len(w) > 2}
+    if not who or _ASKED_KIND.search(question):
+        return False  # no named subject, or the name is what is asked for ("Which Panther…?")
+    before = [a for a, b in sentence_spans(text) if b <= start]
+    # A name is written alike in both languages but for its ending ("Panther"/"Panthers",
+    # "Catholic"/"catholiques"): its first five letters stand for it.
+    heads = {w[:5] for w in who}
+
+    def present(where: str) -> bool:
+        words = words_in(where)
+        return bool(heads & {w[:5] for w in words}) or (
+            same_names is not None and bool(words) and same_names(sorted(who), sorted(words)))
+
+    named_near = present(f"{title} {text[before[-1] if before else start:end]}")
+    quote = text[start:end]
+    folded, spot = quote.lower(), -1
+    answer_words = re.findall(r"\w[\w'’.,-]*\w|\w", answer)
+    for word in answer_words:
+        if word.lower() not in _ANSWER_FILLERS and (spot := folded.find(word.lower())) >= 0:
+            break
+    if spot < 0:
+        return False  # the answer is not written in the quote as such (translated): nothing to tell
+    spans = clauses(quote)
+    i = next((k for k, (a, b) in enumerate(spans) if a <= spot < b), None)
+    if i is None:
+        part = quote
+    else:
+        a, b = spans[i]
+        rest = set(words_in(quote[a:b])) - {fold(bare(w)) for w in answer_words}
+        if len(rest) <= 1 and i + 1 < len(spans):
+            b = spans[i + 1][1]  # a clause that is only the answer ("Around 1899,") tells what the next does
+        part = quote[a:b]
+    if present(part):
+        return False
+    others = names_in(question) | names_in(answer) | names_in(title)
+    if named_near:
+        # The question's subject is nearby but not in the answer's clause, whose own named
+        # subject is another ("OpenAI dépensera 5 milliards, mais Meta prévoit de dépenser 40").
+        return bool(set(subject(part)) - others)
+    return bool(names_in(part) - others)
+
+
+# "Which Panther tipped…", "Quel joueur des Panthers…": the name after the interrogative is the
+# kind of answer asked for, not an actor the answer must belong to.
+_ASKED_KIND = re.compile(r"^\W*(?i:which|what|whose|quel|quelle|quels|quelles|lequel|laquelle)\s+[A-ZÀ-Ö]")
+
+# Words an answer opens with that say nothing of where it sits in its quote.
+_ANSWER_FILLERS = frozenset("le la les l un une des de du en à au aux the a an in on at of by environ about".split())

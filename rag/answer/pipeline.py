@@ -355,12 +355,18 @@ class AnswerPipeline:
         timings.completion_tokens += len(pieces)
         return "" if echoed else "".join(pieces).strip()
 
-    def word_match(self) -> WordMatch | None:
-        """Cross-lingual word matching through the embedder (None when ``word_match`` is 0)."""
-        threshold = self.settings.word_match
+    def word_match(self, threshold: float | None = None) -> WordMatch | None:
+        """Cross-lingual word matching through the embedder at ``threshold`` (default: the
+        ``word_match`` setting); None when it is 0."""
+        threshold = self.settings.word_match if threshold is None else threshold
         if threshold <= 0:
             return None
         return functools.partial(aligner_for(self.retriever.embedder).any_match, threshold=threshold)
+
+    def name_match(self) -> WordMatch | None:
+        """Whether a name has a translation among other words ("Virgin" / "Vierge"), at the
+        cosine retrieval uses for names across languages."""
+        return self.word_match(self.settings.retrieval_word_match)
 
     def short(self, question: str) -> bool:
         """Whether ``question`` is answered by a short phrase (:func:`rag.answer.prompt.asks_for_fact`)."""
@@ -436,9 +442,10 @@ class AnswerPipeline:
             aligned, meaning = self.word_match(), meaning_only(getattr(self.judge, "checks", None))
             return None if aligned is None else cite_across(
                 raw, passages[best.passage], best.start, best.end,
-                answering(meaning, question, raw, answer.language), aligned)
+                answering(meaning, question, raw, answer.language), aligned, question, self.name_match())
         return cite_located(raw, passages[best.passage], best.start, best.end,
-                            answering(self.judge.supports, question, raw, answer.language), question)
+                            answering(self.judge.supports, question, raw, answer.language), question,
+                            self.name_match())
 
     def checked(self, answer: Answer, raw: str, evidence: Sequence[str] | None = None) -> Verification | None:
         """The verification of ``raw`` by the support judge and the focus check, or None."""
@@ -448,7 +455,7 @@ class AnswerPipeline:
             confirm = Confirmer(self._get_llm(), evidence or [])
         result = verify_answer(raw, answer.passages, supports=self.judge.supports, score=self.judge.score,
                                question=question, language=answer.language, confirm=confirm,
-                               presupposed=question if self.short(question) else "")
+                               presupposed=question if self.short(question) else "", same_names=self.name_match())
         if confirm is not None:
             answer.timings.checks += confirm.calls
         # The focus check reads the cited passages, not only the quotes: a "why" answer
