@@ -263,7 +263,7 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
             s, e, alone = best_quote(claims[m - 1], passages[m - 1], ok, score)
             p = passages[m - 1]
             if presupposed and (_names_another(text, presupposed, p, p.text[s - p.start:e - p.start])
-                                or gives_to_another(strip_markers(text), presupposed, p.title, p.text, s - p.start, e - p.start,
+                                or gives_to_another(text, presupposed, p.title, p.text, s - p.start, e - p.start,
                                                     same_names)):
                 continue
             if not alone:
@@ -338,7 +338,7 @@ def cite_located(answer: str, passage: Passage, start: int, end: int, supports: 
     if terms and (not terms <= set(tokenize(quote, passage.language)) or not supports(claim, quote)):
         return None
     if question and (_names_another(shown_text, question, passage, quote)
-                     or gives_to_another(strip_markers(shown_text), question, passage.title, passage.text, start, end,
+                     or gives_to_another(shown_text, question, passage.title, passage.text, start, end,
                                          same_names)):
         return None  # the title's subject, or another actor's, where the sentence names another candidate
     return _cited_to(shown_text, passage, start, end)
@@ -379,7 +379,7 @@ def cite_across(answer: str, passage: Passage, start: int, end: int, supports: S
         return None
     if not supports(shown_text, quote):
         return None
-    if question and gives_to_another(strip_markers(shown_text), question, passage.title, passage.text, start, end,
+    if question and gives_to_another(shown_text, question, passage.title, passage.text, start, end,
                                          same_names):
         return None
     return _cited_to(shown_text, passage, start, end)
