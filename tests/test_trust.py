@@ -443,6 +443,23 @@ def test_a_figure_is_not_given_to_an_actor_the_quote_does_not_give_it_to():
     # A pronoun for the question's subject names nobody else: the answer stands.
     google = _passage("Google a grandi vite. Il a racheté YouTube pour 1,65 milliard de dollars.", "Le Web")
     assert shown("1,65 milliard de dollars", "Combien Google a-t-il payé pour racheter YouTube ?", google)
+    # A pronoun refers further back than one sentence; a year inside the introductory phrase
+    # ("As of the 2010 census,") belongs to the clause it opens; the answer is found where the
+    # whole of it is written ("Los Angeles Kings", not the first "Los Angeles").
+    richard = _passage("Richard left Messina with a fleet. A storm dispersed the fleet. The boat carrying his "
+                       "sister and his fiancée Berengaria was anchored off Cyprus.", "Normans")
+    assert shown("Berengaria", "Who was Richard's fiancee?", richard, "en")
+    census = _passage("As of the 2010 United States Census, southern California has a population of 22,680,010.",
+                      "Southern California")
+    assert shown("2010", "Southern California had 22,680,010 people according to the census of which year?",
+                 census, "en")
+    teams = _passage("Teams in Southern California include the NFL (Los Angeles Rams, San Diego Chargers) and "
+                     "the NHL (Los Angeles Kings, Anaheim Ducks).", "Southern California")
+    assert shown("Los Angeles Kings", "Who does the NHL have besides the Anaheim Ducks?", teams, "en")
+    # A clause opened by "and" shares the subject before it: CBS's price is not Coldplay's fee.
+    cbs = _passage("CBS broadcast Super Bowl 50 in the U.S., and charged $5 million for a 30-second "
+                   "commercial.", "Super Bowl 50")
+    assert not shown("$5 million", "How much was Coldplay paid for the halftime show?", cbs, "en")
 
 
 ELWAY = """Super Bowl 50 (3)

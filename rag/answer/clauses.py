@@ -103,12 +103,15 @@ def subject(text: str) -> tuple[str, ...]:
     (('carolina',), (), ())
     >>> subject("Despite waiving longtime running back DeAngelo Williams"), subject("Like the Lombardi Trophy")
     ((), ())
+    >>> subject("As of the 2010 United States Census"), subject("In May 2014 the Notre Dame team")
+    ((), ('dame',))
     """
     if ATTRIBUTION.match(text):
         return ()
     run: list[str] = []
     governed = False  # a preposition is waiting for its complement
     first = False  # the run starts the text
+    previous = ""  # the folded word before, to tell "In 2014 the X…" from "As of the 2010 X Census"
     for m in WORD.finditer(text):
         word = m.group()
         folded = fold(bare(word))
@@ -131,13 +134,16 @@ def subject(text: str) -> tuple[str, ...]:
                 return ()
             break
         if word[0].isdigit() or folded in MONTHS:
-            governed = False
+            # A date right after its preposition is that preposition's whole complement ("In
+            # 2014 the student body…"); after an article it only modifies a noun the preposition
+            # still governs ("As of the 2010 United States Census").
+            if previous in _PREPOSITIONS or previous in MONTHS or previous[:1].isdigit():
+                governed = False
         elif folded in _PREPOSITIONS and word.lower() not in _NOT_FUNCTION:
             governed = True
-        elif folded in STOP and word.lower() not in _NOT_FUNCTION or not folded:
-            continue
-        else:
+        elif not (folded in STOP and word.lower() not in _NOT_FUNCTION or not folded):
             return ()
+        previous = folded
     return tuple(run)
 
 
@@ -332,9 +338,14 @@ def question_subject(question: str) -> tuple[str, ...]:
     (('ai',), ())
     >>> question_subject("OpenAI a-t-elle levé combien ?"), question_subject("Knute Rockne a entraîné qui ?")
     (('openai',), ('knute', 'rockne'))
+    >>> question_subject("How many customers did Virgin Media have?"), question_subject("Combien d'employés compte Mistral ?")
+    (('virgin', 'media'), ('mistral',))
+    >>> question_subject("Combien de séismes la Californie connaît-elle ?"), question_subject("How many points were scored?")
+    (('californie',), ())
     """
     run: list[str] = []
     governed = False
+    counted: int | None = None  # words passed over after "how many" / "combien"
     text = question
     for s, e in clauses(question):  # "According to Juan Leon, how much…": the attribution is no subject
         if not ATTRIBUTION.match(question[s:e]):
@@ -355,12 +366,19 @@ def question_subject(question: str) -> tuple[str, ...]:
             # A question's capitalised first word alone may be any word ("Resources are…",
             # "Contre quelle équipe…", "Copilot perte max ?"): it tells no subject.
             return ()
+        if folded in _HOW_MUCH or folded == "combien":
+            counted = 0  # what is counted comes next, and the subject after it
         if folded in _PREPOSITIONS and word.lower() not in _NOT_FUNCTION:
             governed = True
         elif folded in _INTERROGATIVE_PRONOUNS:
             governed = False  # "Avec qui Jim Nantz…": the preposition governs the pronoun
         elif not (folded in STOP and word.lower() not in _NOT_FUNCTION) and folded not in _HOW_MUCH:
-            return ()  # "What was the last game that Elway played…": the question is about the game
+            if counted is None or counted >= 4:
+                return ()  # "What was the last game that Elway played…": the question is about the game
+            # "How many customers did Virgin Media have?", "Combien d'employés compte Mistral AI ?":
+            # the counted noun (and a verb before an inverted subject) is passed over.
+            counted += 1
+            governed = False
     return tuple(run)
 
 
@@ -388,7 +406,8 @@ def gives_to_another(answer: str, question: str, title: str, text: str, start: i
     from "… Meta prévoit de dépenser jusqu'à 40 milliards de dollars" (seeds-check): the judge
     reads the question and its answer together, and enough of their words are in the quote.
     The answer is refused when the question's named subject is neither in the quote, nor in
-    the sentence before it (which a pronoun would refer to), nor in the article's title, while
+    the sentence before it (which a pronoun would refer to; anywhere before in the passage when
+    the answer's clause holds a pronoun), nor in the article's title, while
     the clause of the quote holding the answer names someone else. A clause that names nobody
     but the question's other names ("Il a racheté YouTube pour 1,65 milliard") leaves it be.
     Across languages a name may be translated ("Virgin Mary" / "Vierge Marie"): with
@@ -405,6 +424,16 @@ def gives_to_another(answer: str, question: str, title: str, text: str, start: i
     >>> t = "Google a grandi. Il a racheté YouTube pour 1,65 milliard."
     >>> gives_to_another("1,65 milliard.", "Combien Google a-t-il payé YouTube ?", "Le Web", t, 17, len(t))
     False
+    >>> t = "Richard left Messina. A storm came. The boat carrying his fiancée Berengaria sank off Cyprus."
+    >>> gives_to_another("Berengaria", "Who was Richard's fiancee?", "Normans", t, 36, len(t))
+    False
+    >>> t = "Teams include the NFL (Los Angeles Rams, Chargers); NHL (Los Angeles Kings, Anaheim Ducks)."
+    >>> [gives_to_another(a, "Who does the NHL have besides the Anaheim Ducks?", "Sport", t, 0, len(t))
+    ...  for a in ("Los Angeles Kings", "Los Angeles Rams")]
+    [False, True]
+    >>> t = "CBS broadcast Super Bowl 50 in the U.S., and charged $5 million for a commercial."
+    >>> gives_to_another("$5 million", "How much was Coldplay paid for the show?", "Super Bowl 50", t, 0, len(t))
+    True
     """
     # Two-letter names are acronyms that languages write apart ("AI" / "IA"): they tell nothing.
     who = {w for w in question_subject(question) if len(w) > 2}
@@ -417,15 +446,22 @@ def gives_to_another(answer: str, question: str, title: str, text: str, start: i
 
     def present(where: str) -> bool:
         words = words_in(where)
-        return bool(heads & {w[:5] for w in words}) or (
+        # "Notre-Dame" in a title holds the question's "Notre Dame": a hyphenated word's parts count.
+        parts = {part for w in words for part in w.split("-")}
+        return bool(heads & {w[:5] for w in words | parts}) or (
             same_names is not None and bool(words) and same_names(sorted(who), sorted(words)))
 
-    named_near = present(f"{title} {text[before[-1] if before else start:end]}")
     quote = text[start:end]
-    folded, spot = quote.lower(), -1
+    folded = quote.lower()
     answer_words = re.findall(r"\w[\w'’.,-]*\w|\w", answer)
-    for word in answer_words:
-        if word.lower() not in _ANSWER_FILLERS and (spot := folded.find(word.lower())) >= 0:
+    # Where the answer sits: the whole answer first ("Los Angeles Kings" among "Los Angeles
+    # Rams, … Los Angeles Kings"), else its first figure ("Plus de 13"), else its first word
+    # that is not a filler.
+    kept = [w for w in answer_words if w.lower() not in _ANSWER_FILLERS]
+    inner = [i for i, w in enumerate(answer_words) if w.lower() not in _ANSWER_FILLERS]
+    spot = folded.find(" ".join(answer_words[inner[0]:inner[-1] + 1]).lower()) if inner else -1
+    for word in sorted(kept, key=lambda w: not any(c.isdigit() for c in w)) if spot < 0 else ():
+        if (spot := folded.find(word.lower())) >= 0:
             break
     if spot < 0:
         return False  # the answer is not written in the quote as such (translated): nothing to tell
@@ -438,9 +474,15 @@ def gives_to_another(answer: str, question: str, title: str, text: str, start: i
         rest = set(words_in(quote[a:b])) - {fold(bare(w)) for w in answer_words}
         if len(rest) <= 1 and i + 1 < len(spans):
             b = spans[i + 1][1]  # a clause that is only the answer ("Around 1899,") tells what the next does
+        if i > 0 and _COORDINATED.match(quote[a:b]):
+            a = spans[i - 1][0]  # "CBS broadcast the game, and charged $5 million…": the subject is before
         part = quote[a:b]
     if present(part):
         return False
+    # A pronoun in the answer's clause ("his fiancée Berengaria") refers to someone named
+    # before: anywhere earlier in the passage, not only in the sentence before.
+    refers_back = bool(_REFERRING.intersection(w.lower() for w in WORD.findall(part)))
+    named_near = present(f"{title} {text[0 if refers_back else before[-1] if before else start:end]}")
     others = names_in(question) | names_in(answer) | names_in(title)
     if named_near:
         # The question's subject is nearby but not in the answer's clause, whose own named
@@ -452,6 +494,13 @@ def gives_to_another(answer: str, question: str, title: str, text: str, start: i
 # "Which Panther tipped…", "Quel joueur des Panthers…": the name after the interrogative is the
 # kind of answer asked for, not an actor the answer must belong to.
 _ASKED_KIND = re.compile(r"^\W*(?i:which|what|whose|quel|quelle|quels|quelles|lequel|laquelle)\s+[A-ZÀ-Ö]")
+
+# A clause opened by a coordinating conjunction shares the subject of the clause before it.
+_COORDINATED = re.compile(r"^\W*(?:and|or|then|et|ou|puis)\s", re.IGNORECASE)
+
+# Third-person pronouns and possessives that refer to someone named earlier ("il" and "it",
+# often impersonal, are left out).
+_REFERRING = frozenset("he she they him them his her their its lui elle elles ils son sa ses leur leurs".split())
 
 # Words an answer opens with that say nothing of where it sits in its quote.
 _ANSWER_FILLERS = frozenset("le la les l un une des de du en à au aux the a an in on at of by environ about".split())

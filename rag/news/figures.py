@@ -410,6 +410,11 @@ def same_quantity(a: Figure, b: Figure) -> bool:
     >>> z = find_figures("Nébula Robotique vise un chiffre d'affaires de 120 M€ en 2024.")[0]
     >>> same_quantity(x, y), same_quantity(x, z)
     (True, False)
+    >>> a = find_figures("The state of Victoria represented 24% of national agricultural production.")[0]
+    >>> b = find_figures("The farms of Victoria produce 90% of pears.")[0]
+    >>> c = find_figures("The state of Victoria now represents 30% of national agricultural output.")[0]
+    >>> same_quantity(a, b), same_quantity(a, c)
+    (False, True)
     """
     if a.kind != b.kind or a.kind == "year" or a.unit != b.unit:
         return False
@@ -421,7 +426,13 @@ def same_quantity(a: Figure, b: Figure) -> bool:
     concepts_b = {k for k in b.keywords if not k.startswith("~")}
     if concepts_a or concepts_b:
         return bool(concepts_a & concepts_b)
-    return bool(set(a.keywords) & set(b.keywords))
+    # Without a known concept, the words around each figure must share two stems: one common
+    # word is no evidence of one quantity ("24% of national agricultural production" and "90%
+    # of Australian pears" share only "produc"; fresh tune split, an encyclopedia page).
+    # The subject's own name, compared above, does not count among them.
+    names = set(a.entities) | set(b.entities)
+    shared = {k for k in set(a.keywords) & set(b.keywords) if not any(n.startswith(k[1:]) for n in names)}
+    return len(shared) >= 2
 
 
 def _as_day(value: ArticleDate | dt.date | None) -> dt.date | None:
