@@ -460,6 +460,13 @@ def test_a_figure_is_not_given_to_an_actor_the_quote_does_not_give_it_to():
     cbs = _passage("CBS broadcast Super Bowl 50 in the U.S., and charged $5 million for a 30-second "
                    "commercial.", "Super Bowl 50")
     assert not shown("$5 million", "How much was Coldplay paid for the halftime show?", cbs, "en")
+    # A figure followed by its owner ("… de 16 millions de dollars de Microsoft") is the owner's;
+    # a clause opened by its verb has its subject before the apposition.
+    assert not shown("16 millions de dollars", "Combien Mistral AI prévoit-il de dépenser en 2024 ?", invest)
+    kim = _passage("Le maire, Ed Lee, a parlé des sans-abri. Jane Kim, élue de la ville, a demandé que la NFL "
+                   "rembourse 5 millions de dollars à la ville.", "Super Bowl 50")
+    assert not shown("5 millions de dollars", "Combien Ed Lee a-t-il demandé à la NFL de rembourser ?", kim)
+    assert shown("5 millions de dollars", "Combien Jane Kim a-t-elle demandé à la NFL de rembourser ?", kim)
 
 
 ELWAY = """Super Bowl 50 (3)

@@ -14,12 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rag.answer.actors import gives_to_another
 from rag.answer.claims import (  # the planted-instruction detector lives with the judge's checks
     DEFAULT_CHECKS,
     mask_injections,
     meaning_reason,
 )
-from rag.answer.clauses import gives_to_another, names_in, without_title_names
+from rag.answer.clauses import names_in, without_title_names
 from rag.answer.confirm import ConfirmFn, decide, first_confirmed
 from rag.answer.echo import QUESTION_WORDS, adds_content
 from rag.answer.markers import answer_sentences, strip_markers
@@ -225,7 +226,7 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
     judged together, so a name the passage holds in another role is not support.
     Across languages the lexical judge cannot read the question's words, and the
     answer alone is judged. Either way the quote must not give the answer to another actor
-    than the question's (:func:`rag.answer.clauses.gives_to_another`; ``same_names`` matches a
+    than the question's (:func:`rag.answer.actors.gives_to_another`; ``same_names`` matches a
     translated name there).
     """
     # The same (claim, evidence) pairs come up several times (marker check,
@@ -352,7 +353,7 @@ def cite_across(answer: str, passage: Passage, start: int, end: int, supports: S
     "dukes"), each name and figure is in it as written, and ``supports`` (the meaning checks, not word
     coverage, which cannot compare the two languages' words) accepts the pair; with ``question``,
     the quote must not give the answer to another actor than the question's
-    (:func:`rag.answer.clauses.gives_to_another`).
+    (:func:`rag.answer.actors.gives_to_another`).
 
     >>> p = Passage(1, "n.txt", "c", 0, 60, 0.5, "The dukes used the Church to unify.", title="Normans",
     ...             language="en")
