@@ -163,9 +163,9 @@ def gives_to_another(answer: str, question: str, title: str, text: str, start: i
     # Where the answer sits: the whole answer first ("Los Angeles Kings" among "Los Angeles
     # Rams, … Los Angeles Kings"), else its first figure ("Plus de 13"), else its first word
     # that is not a filler.
-    kept = [w for w in answer_words if w.lower() not in _ANSWER_FILLERS]
     inner = [i for i, w in enumerate(answer_words) if w.lower() not in _ANSWER_FILLERS]
     spot = folded.find(" ".join(answer_words[inner[0]:inner[-1] + 1]).lower()) if inner else -1
+    kept = [answer_words[i] for i in inner]
     for word in sorted(kept, key=lambda w: not any(c.isdigit() for c in w)) if spot < 0 else ():
         if (spot := folded.find(word.lower())) >= 0:
             break
@@ -189,18 +189,17 @@ def gives_to_another(answer: str, question: str, title: str, text: str, start: i
         part = quote[a:b]
     if present(part):
         return False
+    others = names_in(question) | names_in(answer) | names_in(title)
     # A figure followed by its owner ("l'investissement de 16 millions de dollars de Microsoft")
     # is that owner's, whoever the clause's subject is.
     owner = _OWNER.match(quote, spot)
     if owner and (run := _CAPITALISED_RUN.match(quote, owner.end())):
-        owners = names_in(run.group()) - names_in(question) - names_in(answer) - names_in(title)
-        if owners and not present(run.group()):
+        if names_in(run.group()) - others and not present(run.group()):
             return True
     # A pronoun in the answer's clause ("his fiancée Berengaria") refers to someone named
     # before: anywhere earlier in the passage, not only in the sentence before.
     refers_back = bool(_REFERRING.intersection(w.lower() for w in WORD.findall(part)))
     named_near = present(f"{title} {text[0 if refers_back else before[-1] if before else start:end]}")
-    others = names_in(question) | names_in(answer) | names_in(title)
     if named_near:
         # The question's subject is nearby but not in the answer's clause, whose own named
         # subject is another ("OpenAI dépensera 5 milliards, mais Meta prévoit de dépenser 40").
