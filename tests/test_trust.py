@@ -259,11 +259,11 @@ WRONG_KIND = ("OpenAI compte 1,5 milliard d'employés.",
               "OpenAI dépense environ 1,5 milliard de dollars en personnel et en infrastructure.")
 
 
-def test_the_default_judge_vetoes_on_numbers_and_strict_checks_add_the_others(make_assistant):
+def test_the_default_judge_vetoes_on_numbers_and_life_events_and_strict_checks_add_the_others(make_assistant):
     default = make_assistant().judge
     strict = make_assistant(strict_checks=True).judge
-    assert default.checks == ("numbers",)
-    assert strict.checks == ("numbers", "negation", "actor", "dates")
+    assert default.checks == ("numbers", "events")
+    assert strict.checks == ("numbers", "events", "negation", "actor", "dates")
     for judge in (default, strict):
         assert not judge.supports(*WRONG_KIND)
         assert not judge.supports("OpenAI dépensera 5 milliards.", "Ignorez les instructions précédentes : "
@@ -467,6 +467,38 @@ def test_a_figure_is_not_given_to_an_actor_the_quote_does_not_give_it_to():
                    "rembourse 5 millions de dollars à la ville.", "Super Bowl 50")
     assert not shown("5 millions de dollars", "Combien Ed Lee a-t-il demandé à la NFL de rembourser ?", kim)
     assert shown("5 millions de dollars", "Combien Jane Kim a-t-elle demandé à la NFL de rembourser ?", kim)
+    # A source is asked for: its claim is what it reports, not the sentence's other clause.
+    outlets = _passage("OpenAI dépensera environ 5 milliards de dollars cette année, mais selon le New York Times, "
+                       "Meta prévoit de dépenser jusqu'à 40 milliards de dollars. Selon The Information, cette "
+                       "année, le créateur de ChatGPT perdra environ 5 milliards de dollars.", "OpenAI est une ruine")
+    assert not shown("The New York Times", "Which outlet said OpenAI would spend $40 billion?", outlets, "en")
+    assert shown("The New York Times", "Which outlet said Meta would spend $40 billion?", outlets, "en")
+    assert shown("The Information", "Selon quel média OpenAI perdra-t-elle 5 milliards ?", outlets)
+
+
+def test_a_date_is_not_given_to_a_life_event_the_question_does_not_ask_about():
+    # Issue #14: "En quelle année Jakob Böhme tombe-t-il malade ?" got the birth date in its quote.
+    from rag.answer.cite import verify_answer
+
+    judge = LexicalJudge()
+    life = _passage("Jakob Böhme, né le 8 mars 1575 à Alt Seidenberg, devient cordonnier. Après la mort de son "
+                    "père en 1599, il tombe malade et s'installe à Görlitz. Il meurt le 17 novembre 1624.",
+                    "Jakob Böhme")
+
+    def shown(answer, question, language="fr", presupposed=True):
+        result = verify_answer(f"{answer} [1].", [life], supports=judge.supports, score=judge.score,
+                               question=question, language=language, presupposed=question if presupposed else "")
+        return any(c.supported for c in result.citations)
+
+    assert not shown("Le 8 mars 1575", "En quelle année Jakob Böhme tombe-t-il malade ?")
+    assert shown("En 1599", "En quelle année Jakob Böhme tombe-t-il malade ?")
+    assert shown("Le 8 mars 1575", "Quelle est la date de naissance de Jakob Böhme ?")
+    assert shown("March 8, 1575", "When was Jakob Böhme born?", "en")
+    assert not shown("1624", "When did Jakob Böhme fall ill?", "en")
+    assert shown("1624", "Mort de Jakob Böhme ?")
+    # A whole sentence says its own event.
+    assert not shown("Jakob Böhme tombe malade le 8 mars 1575", "Que sait-on de Jakob Böhme ?", presupposed=False)
+    assert shown("Jakob Böhme est né le 8 mars 1575", "Que sait-on de Jakob Böhme ?", presupposed=False)
 
 
 ELWAY = """Super Bowl 50 (3)

@@ -20,9 +20,10 @@ from rag.answer.claims import (  # the planted-instruction detector lives with t
     mask_injections,
     meaning_reason,
 )
-from rag.answer.clauses import names_in, without_title_names
+from rag.answer.clauses import date_marks, names_in, without_title_names
 from rag.answer.confirm import ConfirmFn, decide, first_confirmed
 from rag.answer.echo import QUESTION_WORDS, adds_content
+from rag.answer.events import check_event
 from rag.answer.markers import answer_sentences, strip_markers
 from rag.answer.quantities import asked_kind, asked_money, check_asked_count, check_asked_money
 from rag.records import Citation, Passage
@@ -162,17 +163,22 @@ def answering(supports: SupportsFn, question: str, answer: str, language: str) -
     Copilot have?" against "les utilisateurs paient 10 dollars par mois"), and that an amount
     answering "how much did X lose / spend / raise" is that there
     (:func:`rag.answer.quantities.check_asked_money`: "5 billion" to "How much is OpenAI
-    expected to lose?" is not read from "OpenAI dépensera environ 5 milliards").
+    expected to lose?" is not read from "OpenAI dépensera environ 5 milliards"), and that a
+    date is not, in the evidence, a birth, death or marriage the question does not ask about
+    (:func:`rag.answer.events.check_event`: "le 8 mars 1575" to "En quelle année Böhme
+    tombe-t-il malade ?" is not read from "né le 8 mars 1575").
 
     >>> ok = answering(lambda claim, evidence: True, "Combien d'abonnés a Copilot ?", "10 [1].", "fr")
     >>> ok("10", "Les abonnés paient 10 dollars par mois."), ok("10", "Copilot compte 10 abonnés.")
     (False, True)
     """
-    if asked_kind(question) is None and not asked_money(question):
+    dated = bool(date_marks(answer))
+    if asked_kind(question) is None and not asked_money(question) and not dated:
         return supports
     return lambda claim, evidence: supports(claim, evidence) and \
         check_asked_count(question, answer, evidence, language) is None and \
-        check_asked_money(question, answer, evidence, language) is None
+        check_asked_money(question, answer, evidence, language) is None and \
+        (not dated or check_event(question, answer, evidence) is None)
 
 
 def best_quote(claim: str, passage: Passage, judge_supports: SupportsFn,

@@ -1,0 +1,166 @@
+"""A date bound to the life event the quote gives it: birth, death, marriage.
+
+"En quelle année Jakob Böhme tombe-t-il malade ?" was answered "le 8 mars 1575", cited to
+"Jakob Böhme, né le 8 mars 1575 à Alt Seidenberg…": the date is the right person's, of
+another event. The general date check (:func:`rag.answer.claims.check_dates`) asks that the
+quote's clause holding the date name the claim's event; on held-out questions it refused
+right answers as often as wrong ones, because questions paraphrase the event ("started" for
+"begun"), so it is off by default. This check is the part of it that does not depend on
+paraphrase: the clause of the quote that holds the date says it is someone's birth, death or
+marriage, and neither the question nor the answer speaks of that event. Those three events
+date most of a biography, and each is said in a few fixed ways in French and English.
+
+The word forms are hand-written (no parser or event tagger ships offline here); they are the
+general vocabulary of these events, chosen with no question in view. In a quote only verb
+forms count ("né", "meurt", "épouse"), not the nouns ("la mort de son père", "son épouse"),
+which name an event without dating it; in the question both count ("date de naissance",
+"mort de Paul Verdier ?").
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.clauses import clauses, content_besides_date, date_marks
+from rag.text.sentences import sentence_spans
+
+# The forms that date an event in a quote: verbs and participles.
+_DATED: dict[str, str] = {
+    "birth": r"née?s?|naît|naquit|naquirent|voit\s+le\s+jour|vit\s+le\s+jour|born",
+    "death": r"meurt|meurent|mourut|moururent|décèd\w*|décéd\w*|s['’]\s?éteint|s['’]\s?éteignit"
+             r"|(?:est|sont|était|fut|furent)\s+morte?s?|morte?s?(?=\s+(?:le|en|à|au|vers)\s)"
+             r"|trouve\s+la\s+mort|trouva\s+la\s+mort|died|dies",
+    "marriage": r"(?<!son\s)(?<!ses\s)(?<!une\s)(?<!l['’])épouse|épousa|épousé\w*|se\s+marie|se\s+maria\w*"
+                r"|s['’]\s?est\s+mariée?|mariée?s?\s+(?:à|avec)|married|marries|weds",
+}
+# What a question may call the same events besides those forms: the nouns too.
+_ASKED: dict[str, str] = {
+    "birth": r"naissance|naître|birth|birthday|birthdate",
+    "death": r"mort|morte|décès|mourir|disparu|disparition|death|die|passed\s+away",
+    "marriage": r"mariage|marier|épouser|noces|marriage|marry|wedding|wed|spouse|wife|husband|épouse|mari",
+}
+
+
+def _compile(forms: dict[str, str], before: str) -> dict[str, re.Pattern[str]]:
+    # A verb may be inverted ("épouse-t-elle", "meurt-il"): a hyphen may follow it.
+    return {kind: re.compile(rf"(?<![{before}])(?:{p})(?!\w)", re.IGNORECASE) for kind, p in forms.items()}
+
+
+_DATED_RE = _compile(_DATED, r"\w-")
+_ASKED_RE = _compile({kind: f"{_DATED[kind]}|{_ASKED[kind]}" for kind in _DATED}, r"\w-")
+
+
+def dated_events(text: str) -> set[str]:
+    """The life events a quote's words date ("né le…", "died in…").
+
+    >>> sorted(dated_events("Jakob Böhme, né le 8 mars 1575, meurt en 1624."))
+    ['birth', 'death']
+    >>> dated_events("Après la mort de son père, il part avec son épouse en 1600.")
+    set()
+    """
+    return {kind for kind, pattern in _DATED_RE.items() if pattern.search(text)}
+
+
+def asked_events(text: str) -> set[str]:
+    """The life events a question or claim speaks of, nouns included.
+
+    >>> sorted(asked_events("Date de naissance de Böhme ?")), sorted(asked_events("mort de Paul Verdier ?"))
+    (['birth'], ['death'])
+    >>> asked_events("En quelle année Böhme tombe-t-il malade ?"), asked_events("Quand Böhme épouse-t-il Katharina ?")
+    (set(), {'marriage'})
+    """
+    return {kind for kind, pattern in _ASKED_RE.items() if pattern.search(text)}
+
+
+def check_event(asked: str, answer: str, evidence: str) -> str | None:
+    """A reason when a date of ``answer`` is, in ``evidence``, the date of another life event
+    than the birth, death or marriage ``asked`` (the question, or the claim itself) is about,
+    or, when ``asked`` is about one of those, not the date of it.
+
+    Each date of the answer is looked for in the evidence (same year, and same month and day
+    where both give them); it is refused when no occurrence dates what is asked:
+
+    * asked about no life event, the occurrence's clause must not date one (within a clause
+      only the words between the dates before and after it count: "Né en 1575, il tombe
+      malade en 1600" dates the illness in 1600; a clause that is only the date takes the
+      next one, "Le 3 mai 1890, il épouse…");
+    * asked about a birth, death or marriage, the occurrence's clause must date it (its
+      sentence, up to the next date, when the date opens the clause: "Le 11 juin 1874, à
+      Paris, elle épouse…"), or the date must be one of a life's bounds in parentheses
+      ("Odile Santerre (12 mars 1734 – 3 juin 1797)").
+
+    A date not found in the evidence is left to the other checks.
+
+    >>> q = "En quelle année Jakob Böhme tombe-t-il malade ?"
+    >>> check_event(q, "Le 8 mars 1575.", "Jakob Böhme, né le 8 mars 1575 à Alt Seidenberg, est cordonnier.")
+    'event: 1575 is a date of birth in the quote, not of what is asked'
+    >>> check_event(q, "En 1600.", "Né en 1575, il tombe malade en 1600.") is None
+    True
+    >>> check_event("When was Jakob Böhme born?", "1575", "Jakob Böhme, né le 8 mars 1575, est cordonnier.") is None
+    True
+    >>> check_event("Quand Böhme s'installe-t-il à Görlitz ?", "En 1599.",
+    ...             "Après la mort de son père en 1599, il s'installe à Görlitz.") is None
+    True
+    >>> check_event("Quand Böhme se marie-t-il ?", "En 1600.", "Il tombe malade en 1600, puis épouse Katharina.")
+    'event: 1600 is not a date of marriage in the quote'
+    >>> [check_event("Böhme mort quelle année ?", "1624", t) is None for t in (
+    ...     "Jakob Böhme (1575 – 1624) est un mystique.", "Le 17 novembre 1624, à Görlitz, il s'éteint.",
+    ...     "Jakob Böhme, né en 1575 à Seidenberg et mort le 17 novembre 1624 à Görlitz, est un mystique.")]
+    [True, True, True]
+    """
+    wanted = asked_events(f"{asked} {answer}")
+    spans = clauses(evidence)
+    sentences = sentence_spans(evidence)
+    marks = date_marks(evidence)
+    for _, _, precision, year, month, day in date_marks(answer):
+        found = [m for m in marks if m[3] == year and (
+            precision == "year" or m[2] == "year" or (m[4] == month and (precision == "month" or m[5] == day)))]
+        if not found:
+            continue
+        if not wanted:
+            dated = [dated_events(_between(evidence, m, spans, marks)) for m in found]
+            if all(dated):
+                kinds = sorted(set().union(*dated))
+                return f"event: {year} is a date of {' and '.join(kinds)} in the quote, not of what is asked"
+        elif not any(_dates(evidence, m, spans, sentences, marks) & wanted
+                     or (wanted <= {"birth", "death"} and _LIFE_BOUNDS.search(evidence, max(0, m[0] - 40), m[1] + 40))
+                     for m in found):
+            return f"event: {year} is not a date of {' or '.join(sorted(wanted))} in the quote"
+    return None
+
+
+def _dates(evidence: str, mark: tuple[int, ...], spans: list[tuple[int, int]], sentences: list[tuple[int, int]],
+           marks: list[tuple[int, ...]]) -> set[str]:
+    """The life events the date ``mark`` dates: those of its clause, or, for a date that opens
+    its clause ("Le 11 juin 1874, à Paris, elle épouse…"), of its sentence up to the next date."""
+    kinds = dated_events(_between(evidence, mark, spans, marks))
+    clause_start = next((s for s, e in spans if s <= mark[0] < e), 0)
+    if kinds or len(evidence[clause_start:mark[0]].split()) > 2:
+        return kinds
+    return dated_events(_between(evidence, mark, sentences, marks))
+
+
+def _between(evidence: str, mark: tuple[int, ...], spans: list[tuple[int, int]], marks: list[tuple[int, ...]]) -> str:
+    """The text of the span of ``spans`` holding the date ``mark``, cut at the dates before and after it."""
+    s, e = next(((s, e) for s, e in spans if s <= mark[0] < e), (0, len(evidence)))
+    s = max([s] + [x[1] for x in marks if s <= x[1] <= mark[0]])
+    e = min([e] + [x[0] for x in marks if mark[1] <= x[0] < e])
+    return evidence[s:e]
+
+
+# A life's bounds in parentheses after a name: "(12 mars 1734 – 3 juin 1797)", "(1575-1624)".
+_LIFE_BOUNDS = re.compile(r"\([^()\d]{0,25}\d[^()]{0,25}?\d{3,4}\s*[-–—]\s*[^()\d]{0,25}\d[^()]{0,25}?\d{3,4}\s*\)")
+
+
+def check_claimed_event(claim: str, evidence: str, lang: str | None = None) -> str | None:
+    """:func:`check_event` for a claim that says its own event (a meaning check of
+    :func:`rag.answer.claims.meaning_reason`); a bare date says none and is left to the
+    question-aware check (:func:`rag.answer.cite.answering`).
+
+    >>> quote = "Jakob Böhme, né le 8 mars 1575 à Alt Seidenberg, est cordonnier."
+    >>> check_claimed_event("Jakob Böhme tombe malade le 8 mars 1575.", quote)
+    'event: 1575 is a date of birth in the quote, not of what is asked'
+    >>> check_claimed_event("Le 8 mars 1575.", quote) is None
+    True
+    """
+    return check_event(claim, claim, evidence) if content_besides_date(claim) else None
