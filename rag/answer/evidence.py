@@ -47,12 +47,13 @@ class Candidate:
 
 
 def pick(candidates: Sequence[Candidate], *, budget: int, min_per_top: int = 1,
-         top_passages: int = 1, min_ratio: float = 0.0) -> list[Candidate]:
+         top_passages: int = 1, min_ratio: float = 0.0, best: float | None = None) -> list[Candidate]:
     """Best-scoring sentences whose total length fits ``budget`` characters.
 
     The best sentence of each of the first ``top_passages`` passages is always
     kept (retrieval rank carries information the sentence scores lack). Others
-    must score at least ``min_ratio`` times the best score: a sentence far
+    must score at least ``min_ratio`` times the best score (``best``, by default the
+    best candidate's): a sentence far
     below the best costs prompt time and distracts a small model. The next
     ``min_per_top - 1`` sentences of those passages come last, when room is left:
     forced in first, a sentence scoring a fifth of the best took the room of one
@@ -63,6 +64,10 @@ def pick(candidates: Sequence[Candidate], *, budget: int, min_per_top: int = 1,
     [(0, 51), (0, 0), (1, 401)]
     >>> [(c.passage, c.start) for c in pick(cs, budget=450, min_per_top=2, min_ratio=0.7)]
     [(0, 51), (1, 0)]
+    >>> title = [Candidate(0, 0, 10, 1.0), Candidate(0, 12, 60, 0.6), Candidate(0, 61, 90, 0.5)]
+    >>> [c.start for c in pick(title, budget=450, min_ratio=0.7)], [c.start for c in pick(title, budget=450,
+    ...                                                                               min_ratio=0.7, best=0.6)]
+    ([0], [0, 12, 61])
     """
     def add(c: Candidate) -> None:
         nonlocal used
@@ -74,7 +79,8 @@ def pick(candidates: Sequence[Candidate], *, budget: int, min_per_top: int = 1,
             for p in range(top_passages)]
     chosen = [mine[0] for mine in tops if mine]  # kept whatever the budget
     used = sum(c.end - c.start for c in chosen)
-    best = max((c.score for c in candidates), default=0.0)
+    if best is None:
+        best = max((c.score for c in candidates), default=0.0)
     for c in sorted(candidates, key=lambda c: -c.score):
         if c.score >= min_ratio * best:
             add(c)
@@ -100,6 +106,17 @@ def states_something(sentence: str, passage: Passage) -> bool:
     text = sentence.strip()
     return (text != passage.title.strip() and text.endswith(_SENTENCE_END)
             and len(analyze(text, passage.language)) >= 4)
+
+
+def _is_title_line(passage: Passage, c: Candidate) -> bool:
+    """Whether the candidate sentence is its article's title line, as the document begins.
+
+    >>> text = "Jakob Böhme" + chr(10) * 2 + "Jakob Böhme est né en 1575."
+    >>> p = Passage(1, "a", "a:0", 0, 40, 1.0, text, title="Jakob Böhme")
+    >>> _is_title_line(p, Candidate(0, 0, 11, 1.0)), _is_title_line(p, Candidate(0, 13, 39, 1.0))
+    (True, False)
+    """
+    return bool(passage.title.strip()) and passage.text[c.start:c.end].strip() == passage.title.strip()
 
 
 def diverse(candidates: Sequence[Candidate], vectors: np.ndarray, *, budget: int,
@@ -441,6 +458,13 @@ class EvidenceSelector:
         candidates = self.candidates(question, language, passages)
         if not candidates:
             return Selection.whole(passages)
-        chosen = pick(candidates, budget=budget, min_ratio=self.min_ratio, min_per_top=self.top_sentences)
+        # The bar other sentences must reach is set by the best sentence that is not an article's
+        # title line: the title scores highest for any question naming the article's subject
+        # ("Étienne Roumagnac" against "À quelle date Étienne Roumagnac tombe-t-il malade ?")
+        # and dropped the sentence that answers ("Le 2 janvier 1658, le jeune cordonnier tombe
+        # malade…"). The title line itself stays a candidate.
+        best = max((c.score for c in candidates if not _is_title_line(passages[c.passage], c)), default=None)
+        chosen = pick(candidates, budget=budget, min_ratio=self.min_ratio, min_per_top=self.top_sentences,
+                      best=best)
         chosen = with_antecedents(chosen, candidates, [p.text for p in passages])
         return render(passages, with_follower(chosen, candidates))
