@@ -147,3 +147,17 @@ def test_the_focus_check_reads_french_quotes_through_the_real_embedders_word_vec
     # Translations are close, unrelated words are not (USE multilingual, measured 0.68 and 0.20).
     close, far = aligner.best(["bay", "employees"], ["baie", "dollars"])
     assert close >= french_articles.settings.word_match > far
+
+
+@pytest.fixture(scope="module")
+def biographies(tmp_path_factory) -> Assistant:
+    """The invented French biographies of eval/lives (dates close together, pronoun-only passages)."""
+    return _assistant(tmp_path_factory.mktemp("lives"), ROOT / "eval" / "lives" / "docs")
+
+
+def test_a_date_of_another_life_event_answers_nothing(biographies):
+    # Issue #14's "En quelle année Jakob Böhme tombe-t-il malade ?" got the birth date of its quote.
+    ill = biographies.ask("À quelle date Étienne Roumagnac tombe-t-il malade ?")
+    assert "1631" not in ill.answer, ill.answer  # his birth, in the lead sentence
+    married = biographies.ask("En quelle année Amédée Brassac se marie-t-il avec Louise Cambefort ?")
+    assert married.abstained, married.answer  # the page names his wife and never dates the marriage

@@ -33,11 +33,12 @@ _DATED: dict[str, str] = {
     "marriage": r"(?<!son\s)(?<!ses\s)(?<!une\s)(?<!l['’])épouse|épousa|épousé\w*|se\s+marie|se\s+maria\w*"
                 r"|s['’]\s?est\s+mariée?|mariée?s?\s+(?:à|avec)|married|marries|weds",
 }
-# What a question may call the same events besides those forms: the nouns too.
+# What a question may call the same events besides those forms: the nouns too (not a role:
+# "When did her husband die?" asks for a death, not a marriage).
 _ASKED: dict[str, str] = {
     "birth": r"naissance|naître|birth|birthday|birthdate",
     "death": r"mort|morte|décès|mourir|disparu|disparition|death|die|passed\s+away",
-    "marriage": r"mariage|marier|épouser|noces|marriage|marry|wedding|wed|spouse|wife|husband|épouse|mari",
+    "marriage": r"mariage|marier|épouser|noces|marriage|marry|wedding|wed",
 }
 
 
