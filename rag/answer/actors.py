@@ -185,7 +185,7 @@ def gives_to_another(answer: str, question: str, title: str, text: str, start: i
     i = next((k for k, (a, b) in enumerate(spans) if a <= spot < b), None)
     if i is None:
         part = quote
-    elif _SOURCE_CLAUSE.match(quote[spans[i][0]:spans[i][1]]):
+    elif _names_source(quote[spans[i][0]:spans[i][1]]):
         # The answer is a source ("mais selon le New York Times, Meta prévoit de dépenser…"): the
         # claim it belongs to is what the source reports, the rest of its sentence (the clause
         # before when the source comes last: "…, selon le Journal.").
@@ -242,9 +242,18 @@ _SOURCE_ASKED = re.compile(
     r"|^\W*according\s+to\s+(?:whom|which\s+[\w-]+|what\s+[\w-]+)\s*,?\s*",
     re.IGNORECASE)
 
-# A clause naming a source: "selon X", "mais selon X", "according to X".
-_SOURCE_CLAUSE = re.compile(r"^\W*(?:(?:mais|et|or|but|and|yet)\s+)?(?:selon|d['’]apr[eè]s|according\s+to"
-                            r"|as\s+reported\s+by|reported\s+by)\b", re.IGNORECASE)
+# A conjunction that may open a clause naming a source ("mais selon X").
+_CONJUNCTION = re.compile(r"^\W*(?:mais|et|or|but|and|yet)\s+", re.IGNORECASE)
+
+
+def _names_source(clause: str) -> bool:
+    """Whether a clause names a source: "selon X", "mais selon X", "according to X".
+
+    >>> _names_source("mais selon le New York Times"), _names_source("Meta prévoit de dépenser")
+    (True, False)
+    """
+    conjunction = _CONJUNCTION.match(clause)
+    return bool(ATTRIBUTION.match(clause[conjunction.end():] if conjunction else clause))
 
 # A figure, its scale and unit, then "de / of / by" and a capitalised name: the figure's owner.
 _OWNER = re.compile(r"[\d.,\u00a0 ]*\d(?:[\s\u00a0]*(?i:%|\$|€|£|pour\s?cent|percent|millions?|milliards?|billions?"

@@ -41,6 +41,7 @@ from rag.answer.clauses import (
     content_besides_date,
     date_marks,
     names_in,
+    same_date,
     stems_match,
     subject,
     term_hits,
@@ -195,9 +196,9 @@ def check_dates(claim: str, evidence: str, lang: str | None = None) -> str | Non
     claim_spans = clauses(claim)
     spans = clauses(evidence)
     ev_marks = date_marks(evidence)
-    for s, e, precision, year, month, day in claim_marks:
-        found = [m for m in ev_marks if m[3] == year and (precision == "year" or m[2] == "year"
-                                                          or (m[4] == month and (precision == "month" or m[5] == day)))]
+    for mark in claim_marks:
+        s, e, precision, year, *_ = mark
+        found = same_date(mark, ev_marks)
         if not found:
             if ev_marks and precision == "day" and any(m[3] == year for m in ev_marks):
                 return f"date: {claim[s:e]} is not in the quote"

@@ -36,7 +36,7 @@ _PREPOSITIONS = frozenset("""a au aux de du des d en dans par pour avec sans sur
     depuis comme of to in at on as for with from into about against among after before since during under over""".split())
 _DETERMINERS = frozenset("the an his her its their this these le la les un une des son sa ses leur leurs ce cette ces".split())
 _OPENING_PREPOSITIONS = frozenset("à en par de dans comme as by in of from since after at".split())
-ATTRIBUTION = re.compile(r"^\W*(?:selon|d'apr[eè]s|according\s+to|as\s+reported\s+by|reported\s+by)\b", re.IGNORECASE)
+ATTRIBUTION = re.compile(r"^\W*(?:selon|d['’]apr[eè]s|according\s+to|as\s+reported\s+by|reported\s+by)\b", re.IGNORECASE)
 
 
 def clauses(text: str) -> list[tuple[int, int]]:
@@ -303,6 +303,20 @@ def date_marks(text: str) -> list[tuple[int, int, str, int, int, int]]:
         marks.append((m.start(), m.end(), "day" if day else "month", int(m.group("y")), month, int(day or 1)))
     return marks
 
+
+
+def same_date(mark: tuple[int, int, str, int, int, int], marks: list[tuple[int, int, str, int, int, int]]
+              ) -> list[tuple[int, int, str, int, int, int]]:
+    """The ``marks`` that give the date ``mark`` gives: the same year, and the same month and
+    day where both give them.
+
+    >>> claim, quote = date_marks("le 8 mars 1575"), date_marks("né en 1575, le 8 mars 1575, le 9 mars 1575")
+    >>> [m[0] for m in same_date(claim[0], quote)]
+    [6, 15]
+    """
+    _, _, precision, year, month, day = mark
+    return [m for m in marks if m[3] == year and (
+        precision == "year" or m[2] == "year" or (m[4] == month and (precision == "month" or m[5] == day)))]
 
 
 COMPLEMENT = re.compile(r"(?:that|que|qu')\b", re.IGNORECASE)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.clauses import clauses, content_besides_date, date_marks
+from rag.answer.clauses import clauses, content_besides_date, date_marks, same_date
 from rag.text.sentences import sentence_spans
 
 # The forms that date an event in a quote: verbs and participles.
@@ -113,9 +113,9 @@ def check_event(asked: str, answer: str, evidence: str) -> str | None:
     spans = clauses(evidence)
     sentences = sentence_spans(evidence)
     marks = date_marks(evidence)
-    for _, _, precision, year, month, day in date_marks(answer):
-        found = [m for m in marks if m[3] == year and (
-            precision == "year" or m[2] == "year" or (m[4] == month and (precision == "month" or m[5] == day)))]
+    for mark in date_marks(answer):
+        year = mark[3]
+        found = same_date(mark, marks)
         if not found:
             continue
         if not wanted:
