@@ -40,6 +40,11 @@ def test_fold(text: str, expected: str) -> None:
         ("Why?", "en"),
         ("Qui dirige OpenAI ?", "fr"),
         ("Who runs OpenAI?", "en"),
+        # A French name keeps its accents in an English question (lives tune: answered in French).
+        ("When did Amédée Brassac defend his doctoral thesis?", "en"),
+        ("When did Clémence Ferrandier found the Union des femmes paysagistes?", "en"),
+        ("Où est née Clémence Ferrandier ?", "fr"),
+        ("Élections ?", "fr"),
     ],
 )
 def test_detect_language_short_questions(question: str, lang: str) -> None:

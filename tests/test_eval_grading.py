@@ -96,6 +96,17 @@ def test_best_f1_takes_the_best_gold_answer():
     assert best_f1("Denver", ["Carolina Panthers", "Denver"]) == 1.0
 
 
+def test_a_wrong_number_gets_no_credit_from_the_words_around_it():
+    # Graded right before: "en" and "millions de dollars" shared with the gold answer.
+    assert not grade("En 1885 [1].", [cite(GOLD_QUOTE)], answers=["1893", "en 1893"]).correct
+    assert not grade("15 millions de dollars [1].", [cite(GOLD_QUOTE)],
+                     answers=["plus de 70 millions de dollars", "70 millions"]).correct
+    # The right number with words of its own still gets its F1; a bare year for the full date keeps half.
+    r = grade("Environ 70 millions [1].", [cite(GOLD_QUOTE)], answers=["plus de 70 millions de dollars"])
+    assert r.correct and not r.answer_correct
+    assert best_f1("1734", ["19 janvier 1734"]) == pytest.approx(0.5)
+
+
 # --------------------------------------------------------------------------- citations
 
 

@@ -614,3 +614,57 @@ def test_a_short_answer_across_languages_is_shown_where_each_of_its_words_has_a_
     # Names and figures must be in the sentence as written, and the meaning checks still apply.
     assert cite_across("Richard [1].", passage, 0, len(text), meaning_only(), aligned) is None
     assert cite_across("1066 [1].", passage, 0, len(text), meaning_only(), aligned) is None
+
+
+BRASSAC = """Amédée Brassac
+
+Amédée Brassac, né en 1801 à Albi, est un chimiste français. En 1823, il part pour Paris suivre les cours de \
+chimie de la Sorbonne. Il soutient le 17 juin 1829 sa thèse de doctorat, consacrée à la racine de garance.
+"""
+
+
+def _brassac(tmp_path, fake_embedder, question: str, reply: str, text: str = BRASSAC):
+    docs = tmp_path / "docs"
+    docs.mkdir(parents=True, exist_ok=True)
+    (docs / "amedee-brassac.txt").write_text(text, encoding="utf-8")
+    return fake_assistant(docs, tmp_path / "index", fake_embedder, reply).ask(question)
+
+
+def test_a_bare_year_answering_when_gets_the_full_date_of_its_quote(tmp_path, fake_embedder):
+    # lives tune: "En 1829" for a thesis defended "le 17 juin 1829", as the cited sentence says.
+    ans = _brassac(tmp_path, fake_embedder, "Quand Amédée Brassac soutient-il sa thèse de doctorat ?", "En 1829 [1].")
+    assert not ans.abstained and ans.answer.startswith("Le 17 juin 1829")
+    assert "17 juin 1829" in ans.citations[0].quote
+    english = _brassac(tmp_path, fake_embedder, "When did Amédée Brassac defend his doctoral thesis?", "1829 [1].")
+    assert english.answer.startswith("On June 17, 1829"), english.answer
+    # Asked for the year, the year is the answer.
+    year = _brassac(tmp_path, fake_embedder, "En quelle année Amédée Brassac soutient-il sa thèse ?", "En 1829 [1].")
+    assert year.answer.startswith("En 1829")
+    # Two dates of that year in the quote: which one the model read is not known.
+    both = BRASSAC.replace("Il soutient le 17 juin 1829", "Il rentre à Albi le 2 mars 1829, puis soutient le 17 juin 1829")
+    two = _brassac(tmp_path / "two", fake_embedder, "Quand Amédée Brassac soutient-il sa thèse de doctorat ?",
+                   "En 1829 [1].", both)
+    assert not two.abstained and "2 mars 1829" in two.citations[0].quote
+    assert two.answer.startswith("En 1829"), two.answer
+
+
+def test_a_terse_question_naming_the_article_s_subject_reaches_the_model(tmp_path, fake_embedder):
+    # lives tune: "Roumagnac mariage date ?" scored below the dense floor against the right
+    # article and abstained without the model being asked.
+    from rag.answer.pipeline import MIN_RELEVANCE
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    longer = BRASSAC + ("Il est nommé professeur de chimie à la faculté des sciences de Montpellier en 1830, "
+                        "puis fonde un laboratoire installé dans un ancien couvent de dominicains.\n")
+    (docs / "amedee-brassac.txt").write_text(longer, encoding="utf-8")
+    assistant = fake_assistant(docs, tmp_path / "index", fake_embedder, "Le 17 juin 1829 [1].", chunk_size=1000)
+    terse = "Brassac soutenance jour exact svp ?"
+    passages, _ = assistant.pipeline().retriever.retrieve(terse, k=5, language="fr")
+    assert max(p.score for p in passages) < MIN_RELEVANCE  # the case at hand
+    llm = assistant.llm
+    assistant.ask(terse)
+    assert len(llm.calls) == 1
+    # A question naming nothing the articles name still abstains without the model.
+    off_topic = assistant.ask("Météo demain ?")
+    assert off_topic.abstained and len(llm.calls) == 1

@@ -47,6 +47,7 @@ from rag.answer.overview import (
     overview_text,
     quoted_overview,
 )
+from rag.answer.precision import with_precise_date
 from rag.answer.prompt import (
     FIGURES_HINT,
     RETRY_HINT,
@@ -60,12 +61,13 @@ from rag.answer.prompt import (
     names_subject,
     overview_subject,
 )
-from rag.answer.retrieve import Retriever
+from rag.answer.quantities import figures_not_in
+from rag.answer.retrieve import Retriever, names_found
 from rag.errors import RagError
 from rag.records import Answer, Excerpt, Passage, Timings
 from rag.settings import Settings
-from rag.text.analysis import analyze, detect_language
-from rag.text.numbers import rejoin_split_groups, scaled
+from rag.text.analysis import detect_language
+from rag.text.numbers import rejoin_split_groups
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +83,8 @@ TRUNCATED_NOTICE = {
     "en": "The question was truncated to {n} characters.",
 }
 STOP = ["\n\n", "Question:", "Passages:"]
-# Below this dense cosine for the best passage, and with no lexical overlap,
-# retrieval found nothing relevant: abstain without asking the LLM.
+# Below this dense cosine for the best passage, and with no name of the question in the
+# passages (retrieve.names_found), retrieval found nothing relevant: abstain without the LLM.
 MIN_RELEVANCE = 0.15
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -102,31 +104,6 @@ def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
     if len(text) > max_chars:
         return text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars], True
     return text, False
-
-
-def figures_not_in(answer: str, texts: list[str], language: str) -> bool:
-    """True when the answer states an amount that none of ``texts`` contains.
-
-    Amounts are compared with their scale words ("20 000 milliards" is 2e13,
-    "20 billion" in English 2e10), the answer read in its own language.
-
-    >>> figures_not_in("They could add 20 billion [1].", ["jusqu'à 20 000 milliards de dollars", "20 dollars"], "en")
-    True
-    >>> figures_not_in("Ils ajouteraient 20 000 milliards [1].", ["jusqu'à 20 000 milliards de dollars"], "fr")
-    False
-    """
-    def amounts(text: str, langs: tuple[str, ...]) -> set[str]:
-        out = set()
-        for lang in langs:
-            terms = analyze(text, lang)
-            for i, t in enumerate(terms):
-                if t.kind == "number":
-                    nxt = terms[i + 1].surface if i + 1 < len(terms) else ""
-                    out.add(scaled(t.text, nxt, lang) or t.text)
-        return out
-
-    known: set[str] = set().union(*(amounts(t, ("fr", "en")) for t in texts))
-    return bool(amounts(strip_markers(answer), (language,)) - known)
 
 
 @dataclass
@@ -234,7 +211,8 @@ class AnswerPipeline:
                         standalone_question=standalone if standalone != text else None, notices=notices)
         prepared = Prepared(answer=answer, standalone=standalone)
         dense_scored = settings.channels != "lexical"
-        if not passages or (dense_scored and max(p.score for p in passages) < MIN_RELEVANCE):
+        if not passages or (dense_scored and max(p.score for p in passages) < MIN_RELEVANCE
+                            and not names_found(standalone, lang, passages)):
             return prepared
         passages, texts, answer.evidence = self.evidence(standalone, lang, passages)
         answer.passages = passages
@@ -415,7 +393,7 @@ class AnswerPipeline:
         result = self.checked(answer, raw, evidence)
         if result is None and self.settings.located_answers and evidence and self.short(question):
             result = self.located(answer, raw, len(evidence))
-        return result
+        return None if result is None else with_precise_date(result, question, answer.language)  # "En 1829" -> the day
 
     def located(self, answer: Answer, raw: str, shown: int) -> Verification | None:
         """``raw``, a one-phrase answer, cited to the sentence of the first ``shown`` passages
@@ -458,10 +436,9 @@ class AnswerPipeline:
                                presupposed=question if self.short(question) else "", same_names=self.name_match())
         if confirm is not None:
             answer.timings.checks += confirm.calls
-        # The focus check reads the cited passages, not only the quotes: a "why" answer
-        # gives the reason ("le Parlement de Floride a refusé…") in a sentence that does
-        # not repeat what the question asks about ("la candidature de Miami"), which
-        # the sentence before it in the same passage does.
+        # The focus check reads the cited passages, not only the quotes: a "why" answer gives the
+        # reason ("le Parlement de Floride a refusé…") in a sentence that does not repeat what the
+        # question asks about ("la candidature de Miami"); the sentence before it does.
         cited = [p.text for p in answer.passages
                  if any(c.supported and c.doc_id == p.doc_id and p.start <= c.start < p.end for c in result.citations)]
         if not result.any_supported:

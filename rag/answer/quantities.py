@@ -20,9 +20,9 @@ from rag.answer.clauses import (
 )
 from rag.answer.markers import strip_markers
 from rag.news.figures import concepts_in, find_figures, parse_number
-from rag.text.analysis import LANGUAGES, detect_language, fold, marker_votes, stem
+from rag.text.analysis import LANGUAGES, analyze, detect_language, fold, marker_votes, stem
 from rag.text.lexicon import translation_table
-from rag.text.numbers import scale_exponent
+from rag.text.numbers import scale_exponent, scaled
 from rag.text.sentences import sentence_spans
 
 # ---------------------------------------------------------------------------
@@ -450,3 +450,28 @@ def check_asked_money(question: str, answer: str, evidence: str, lang: str | Non
         return None
     what = ", ".join(sorted(k for k in same[0].keywords if k in _MONEY_CONCEPTS))
     return f"number: {value:g} is {what} in the quote, the question asks for {', '.join(sorted(asked))}"
+
+
+def figures_not_in(answer: str, texts: list[str], language: str) -> bool:
+    """True when the answer states an amount that none of ``texts`` contains.
+
+    Amounts are compared with their scale words ("20 000 milliards" is 2e13,
+    "20 billion" in English 2e10), the answer read in its own language.
+
+    >>> figures_not_in("They could add 20 billion [1].", ["jusqu'à 20 000 milliards de dollars", "20 dollars"], "en")
+    True
+    >>> figures_not_in("Ils ajouteraient 20 000 milliards [1].", ["jusqu'à 20 000 milliards de dollars"], "fr")
+    False
+    """
+    def amounts(text: str, langs: tuple[str, ...]) -> set[str]:
+        out = set()
+        for lang in langs:
+            terms = analyze(text, lang)
+            for i, t in enumerate(terms):
+                if t.kind == "number":
+                    nxt = terms[i + 1].surface if i + 1 < len(terms) else ""
+                    out.add(scaled(t.text, nxt, lang) or t.text)
+        return out
+
+    known: set[str] = set().union(*(amounts(t, ("fr", "en")) for t in texts))
+    return bool(amounts(strip_markers(answer), (language,)) - known)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -303,3 +304,25 @@ class Retriever:
         never fill the k passages). See :mod:`rag.answer.news`."""
         hits = date_ranked(hits, self.data.documents, question, since=since, until=until, boost=self.news)
         return without_copies(hits, self.data.copies)
+
+
+def names_found(question: str, language: str, passages: Sequence[Passage]) -> bool:
+    """Whether a name of ``question`` (a capitalised content word) is written in a passage or its title.
+
+    The pipeline abstains without asking the model when no passage is close to the question
+    (dense cosine below ``MIN_RELEVANCE``), but a terse question made of a name and two nouns
+    scores low with any embedder: "Roumagnac mariage date ?" reached 0.14 against the chunks
+    of the article on Étienne Roumagnac (lives tune). A name found in the passages is
+    lexical evidence that they are about what is asked.
+
+    >>> p = Passage(1, "a", "a:0", 0, 30, 0.1, "Il épouse Anne en 1654.", title="Étienne Roumagnac")
+    >>> names_found("Roumagnac mariage date ?", "fr", [p]), names_found("Quel temps fera-t-il ?", "fr", [p])
+    (True, False)
+    """
+    from rag.text.analysis import analyze, fold
+
+    names = {fold(t.surface) for t in analyze(question, language) if t.kind != "number" and t.surface[:1].isupper()}
+    if not names:
+        return False
+    words = {fold(w) for p in passages for w in re.findall(r"\w+", f"{p.title} {p.text}")}
+    return bool(names & words)

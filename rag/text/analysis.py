@@ -162,9 +162,12 @@ def marker_votes(text: str) -> tuple[int, int]:
     fr = sum(w in _FR_MARKERS for w in words)
     en = sum(w in _EN_MARKERS for w in words)
     # Elisions and accented letters are strong French signals that survive in
-    # questions made only of names ("Et d'Anthropic ?").
+    # questions made only of names ("Et d'Anthropic ?"). Accents count in lower-case words
+    # and the first word only: a name keeps its spelling in either language ("When did
+    # Amédée Brassac defend his thesis?" was read as French and answered in French).
     fr += 2 * len(_ELISION_HINT.findall(folded))
-    fr += 2 * len(_FR_LETTERS.findall(text.lower()))
+    tokens = text.split()
+    fr += 2 * sum(len(_FR_LETTERS.findall(w.lower())) for i, w in enumerate(tokens) if i == 0 or not w[:1].isupper())
     return fr, en
 
 
@@ -179,8 +182,8 @@ def detect_language(text: str, *, default: str = "fr") -> str:
     ('fr', 'en')
     >>> detect_language("Combien d'employés compte Mistral AI ?")
     'fr'
-    >>> detect_language("Which investor led Mistral's Series B?")
-    'en'
+    >>> detect_language("Which investor led Mistral's Series B?"), detect_language("When did Amédée Brassac marry?")
+    ('en', 'en')
     """
     if default not in _STOP:
         raise ValueError(f"default must be one of {LANGUAGES}, got {default!r}")
