@@ -107,20 +107,19 @@ def _numbers(tokens: Iterable[str]) -> set[str]:
 def best_f1(answer: str, expected: Iterable[str]) -> float:
     """The highest :func:`token_f1` of the answer over the gold answers (0 without any).
 
-    A gold answer that holds a number scores 0 against an answer holding a number it does
-    not: the number is what such an answer gives, and the words around it are not ("En
-    1885" shares "en" with "en 1893", F1 0.5; "15 millions de dollars" shares two words
-    with "plus de 70 millions de dollars"). A bare year for a full date ("1734" for "19
-    janvier 1734") keeps its F1.
+    A gold answer scores 0 against an answer holding a number it does not hold: a number is
+    what such an answer gives, and the words around it are not ("En 1885" shares "en" with
+    "en 1893", F1 0.5; "15 millions de dollars" shares two words with "plus de 70 millions
+    de dollars"; "Super Bowl 50 (1)", an article's title, two with "Super Bowl City"). A
+    bare year for a full date ("1734" for "19 janvier 1734") keeps its F1.
 
     >>> best_f1("Anthropic", ["OpenAI", "Anthropic PBC"])
     0.6666666666666666
-    >>> best_f1("En 1885", ["1893", "en 1893"]), best_f1("1734", ["19 janvier 1734"])
-    (0.0, 0.5)
+    >>> best_f1("En 1885", ["1893", "en 1893"]), best_f1("1734", ["19 janvier 1734"]), best_f1("Super Bowl 50", ["Super Bowl City"])
+    (0.0, 0.5, 0.0)
     """
-    said = answer_tokens(answer)
-    return max((token_f1(answer, e) for e in expected
-                if not (_numbers(said) - _numbers(answer_tokens(e)) and _numbers(answer_tokens(e)))), default=0.0)
+    said = _numbers(answer_tokens(answer))
+    return max((token_f1(answer, e) for e in expected if not said - _numbers(answer_tokens(e))), default=0.0)
 
 
 def answer_matches(answer: str, expected: Iterable[str]) -> bool:
