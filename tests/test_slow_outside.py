@@ -161,3 +161,11 @@ def test_a_date_of_another_life_event_answers_nothing(biographies):
     assert "1631" not in ill.answer, ill.answer  # his birth, in the lead sentence
     married = biographies.ask("En quelle année Amédée Brassac se marie-t-il avec Louise Cambefort ?")
     assert married.abstained, married.answer  # the page names his wife and never dates the marriage
+
+
+def test_an_english_question_naming_a_french_person_gets_the_full_date_in_english(biographies):
+    # Its accented names made the question read as French (answered "En 1829" in French), and
+    # the year alone was shown where the cited sentence gives the day.
+    thesis = biographies.ask("When did Amédée Brassac defend his doctoral thesis?")
+    assert thesis.language == "en" and not thesis.abstained, thesis.answer
+    assert "June 17, 1829" in thesis.answer and "17 juin 1829" in thesis.citations[0].quote

@@ -668,3 +668,22 @@ def test_a_terse_question_naming_the_article_s_subject_reaches_the_model(tmp_pat
     # A question naming nothing the articles name still abstains without the model.
     off_topic = assistant.ask("Météo demain ?")
     assert off_topic.abstained and len(llm.calls) == 1
+
+
+def test_a_decade_in_the_quote_is_not_a_year():
+    # outside-fr tune: "debut du football à notre dame, quelle année" -> "1900", read from "au début
+    # des années 1900".
+    from rag.answer.cite import verify_answer
+
+    judge = LexicalJudge()
+    renown = _passage("Notre-Dame a acquis une renommée nationale au début des années 1900 grâce à son équipe de "
+                      "football. Le football y débute en 1887.", "Université de Notre-Dame")
+
+    def shown(answer, question):
+        result = verify_answer(f"{answer} [1].", [renown], supports=judge.supports, score=judge.score,
+                               question=question, language="fr", presupposed=question)
+        return any(c.supported for c in result.citations)
+
+    assert not shown("1900", "Notre-Dame devient célèbre pour son football en quelle année ?")
+    assert shown("Au début des années 1900", "Quand Notre-Dame devient-elle célèbre pour son football ?")
+    assert shown("1887", "En quelle année le football débute-t-il à Notre-Dame ?")

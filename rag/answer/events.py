@@ -153,10 +153,43 @@ def _between(evidence: str, mark: tuple[int, ...], spans: list[tuple[int, int]],
 _LIFE_BOUNDS = re.compile(r"\([^()\d]{0,25}\d[^()]{0,25}?\d{3,4}\s*[-–—]\s*[^()\d]{0,25}\d[^()]{0,25}?\d{3,4}\s*\)")
 
 
+# A decade written with a year: "les années 1900", "the 1960s", "1960s".
+_DECADE_BEFORE = re.compile(r"\bann[ée]es\s+$", re.IGNORECASE)
+
+
+def _is_decade(text: str, mark: tuple[int, ...]) -> bool:
+    return text[mark[0]:mark[1]].lower().endswith("s") or bool(_DECADE_BEFORE.search(text[max(0, mark[0] - 8):mark[0]]))
+
+
+def check_decade(answer: str, evidence: str) -> str | None:
+    """A reason when a year of ``answer`` is, wherever the quote gives it, a decade.
+
+    "debut du football à notre dame, quelle année" was answered "1900", cited to "Notre-Dame
+    a acquis une renommée nationale au début des années 1900": the 1900s are ten years, and
+    the quote dates nothing in the year 1900.
+
+    >>> check_decade("1900.", "Elle devient célèbre au début des années 1900.")
+    'date: 1900 is a decade in the quote (the 1900s), not a year'
+    >>> [check_decade(a, t) for a, t in (("Dans les années 1900.", "Célèbre dans les années 1900."),
+    ...  ("1960", "In the 1960s, and in 1960 again."), ("1960", "It grew in the 1960s."),
+    ...  ("1960", "Dans les années 1960, puis le 3 mai 1960."))]
+    [None, None, 'date: 1960 is a decade in the quote (the 1960s), not a year', None]
+    """
+    marks = date_marks(evidence)
+    for mark in date_marks(answer):
+        if mark[2] != "year" or _is_decade(answer, mark):
+            continue
+        found = same_date(mark, marks)
+        if found and all(m[2] == "year" and _is_decade(evidence, m) for m in found):
+            return f"date: {mark[3]} is a decade in the quote (the {mark[3]}s), not a year"
+    return None
+
+
 def check_claimed_event(claim: str, evidence: str, lang: str | None = None) -> str | None:
     """:func:`check_event` for a claim that says its own event (a meaning check of
     :func:`rag.answer.claims.meaning_reason`); a bare date says none and is left to the
-    question-aware check (:func:`rag.answer.cite.answering`).
+    question-aware check (:func:`rag.answer.cite.answering`). A year that the quote only
+    gives as a decade (:func:`check_decade`) is refused in either case.
 
     >>> quote = "Jakob Böhme, né le 8 mars 1575 à Alt Seidenberg, est cordonnier."
     >>> check_claimed_event("Jakob Böhme tombe malade le 8 mars 1575.", quote)
@@ -164,4 +197,7 @@ def check_claimed_event(claim: str, evidence: str, lang: str | None = None) -> s
     >>> check_claimed_event("Le 8 mars 1575.", quote) is None
     True
     """
-    return check_event(claim, claim, evidence) if content_besides_date(claim) else None
+    decade = check_decade(claim, evidence)
+    if decade or not content_besides_date(claim):
+        return decade
+    return check_event(claim, claim, evidence)
