@@ -687,3 +687,11 @@ def test_a_decade_in_the_quote_is_not_a_year():
     assert not shown("1900", "Notre-Dame devient célèbre pour son football en quelle année ?")
     assert shown("Au début des années 1900", "Quand Notre-Dame devient-elle célèbre pour son football ?")
     assert shown("1887", "En quelle année le football débute-t-il à Notre-Dame ?")
+
+
+def test_a_date_alone_does_not_answer_where_or_who(tmp_path, fake_embedder):
+    # A sentence giving both the date and the place of a birth supported the date as an answer to "Où…".
+    assert _brassac(tmp_path / "a", fake_embedder, "Où est né Amédée Brassac ?", "1801 [1].").abstained
+    place = _brassac(tmp_path / "b", fake_embedder, "Où est né Amédée Brassac ?", "À Albi [1].")
+    assert not place.abstained and "Albi" in place.citations[0].quote
+    assert not _brassac(tmp_path / "c", fake_embedder, "Quand est né Amédée Brassac ?", "En 1801 [1].").abstained

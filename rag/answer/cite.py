@@ -25,6 +25,7 @@ from rag.answer.confirm import ConfirmFn, decide, first_confirmed
 from rag.answer.echo import QUESTION_WORDS, adds_content
 from rag.answer.events import check_event
 from rag.answer.markers import answer_sentences, strip_markers
+from rag.answer.precision import check_date_type
 from rag.answer.quantities import asked_kind, asked_money, check_asked_count, check_asked_money
 from rag.records import Citation, Passage
 from rag.text.sentences import sentence_spans
@@ -172,6 +173,8 @@ def answering(supports: SupportsFn, question: str, answer: str, language: str) -
     >>> ok("10", "Les abonnés paient 10 dollars par mois."), ok("10", "Copilot compte 10 abonnés.")
     (False, True)
     """
+    if check_date_type(question, answer):  # "3 juillet 1826" to "Où est né Lucien Marquèze ?"
+        return lambda claim, evidence: False
     dated = bool(date_marks(answer))
     if asked_kind(question) is None and not asked_money(question) and not dated:
         return supports

@@ -8,6 +8,9 @@ year answering a "when" question is replaced by the full date its cited quote gi
 year, when the quote gives exactly one: a quote that also has the bare year, or two dates of
 that year, leaves the answer as it is (which of them the model meant is not known).
 
+A date alone is also no answer to a question asking where or who ("Où est né Lucien
+Marquèze ?" answered "3 juillet 1826", from the sentence that gives both): :func:`check_date_type`.
+
 Pure text logic; the dates are read by :func:`rag.answer.clauses.date_marks` (any century),
 and a date quoted across languages is written in the answer's language with the month names
 of :mod:`rag.news.dates`.
@@ -18,12 +21,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from rag.answer.cite import Verification
 from rag.answer.clauses import date_marks
 from rag.answer.markers import strip_markers
 from rag.news.dates import format_period
 from rag.text.analysis import detect_language
+
+if TYPE_CHECKING:
+    from rag.answer.cite import Verification
 
 # A question asking when, not only which year ("Quand…", "À quelle date…", "When…", "On what day…").
 _WHEN = re.compile(r"\b(?:quand|quelle\s+date|quel\s+jour|date|when|what\s+date|which\s+date|what\s+day|which\s+day)\b",
@@ -43,6 +49,33 @@ def asks_when(question: str) -> bool:
     (False, False)
     """
     return bool(_WHEN.search(question)) and not _YEAR_ASKED.search(question)
+
+
+# A question asking where or who, by its first words ("Où…", "D'où…", "À qui…", "Where…", "Who…"),
+# or a terse one ending so ("Marquèze né où ?"). Not "qui"/"où" inside a question: "l'année où…".
+_WHERE_WHO = re.compile(r"^\W*(?:(?:d['’]\s?)?o[ùu]|(?:[àa]|de|par|avec|pour|chez)?\s*qui|where|who|whom|whose)\b"
+                        r"|\bo[ùu]\s*\?\s*$", re.IGNORECASE)
+_FILLER = re.compile(r"\b(?:le|la|les|en|in|on|the|vers|around|about|à|a|au|du|de|et|and)\b|[^\w]|\d", re.IGNORECASE)
+
+
+def check_date_type(question: str, answer: str) -> str | None:
+    """A reason when ``answer`` is nothing but a date or a number and ``question`` asks where or who.
+
+    >>> check_date_type("Où est né Lucien Marquèze ?", "3 juillet 1826 [1]."), check_date_type("Who won?", "In 1985.")
+    ('type: a date or a number does not say where or who', 'type: a date or a number does not say where or who')
+    >>> [check_date_type(q, a) for q, a in (("Où est-il né ?", "À Bayonne, le 3 juillet 1826."),
+    ...  ("Quand est-il né ?", "3 juillet 1826"), ("En quelle année l'homme qui l'a fondé est-il mort ?", "1924"))]
+    [None, None, None]
+    """
+    if not _WHERE_WHO.search(question):
+        return None
+    text = strip_markers(answer)
+    marks = date_marks(text)
+    for start, end, *_ in reversed(marks):
+        text = text[:start] + " " + text[end:]
+    if not (marks or re.search(r"\d", text)) or _FILLER.sub("", text).strip():
+        return None
+    return "type: a date or a number does not say where or who"
 
 
 def precise_date(answer: str, question: str, quote: str, language: str) -> str | None:
