@@ -15,7 +15,7 @@ from .conftest import ROOT
 SETS = [
     (ROOT / "eval" / "dev.jsonl", (ROOT / "seeds",)),
     *[(ROOT / "eval" / name / f"{split}.jsonl", (ROOT / "eval" / name / "docs",))
-      for name in ("outside", "outside-fr", "fresh", "lives") for split in ("tune", "check")],
+      for name in ("outside", "outside-fr", "fresh", "lives", "places") for split in ("tune", "check")],
     # Overview questions over the seeds and both sets of encyclopedia pages.
     (ROOT / "eval" / "overview" / "tune.jsonl",
      (ROOT / "seeds", ROOT / "eval" / "outside-fr" / "docs", ROOT / "eval" / "fresh" / "docs")),

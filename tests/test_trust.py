@@ -695,3 +695,13 @@ def test_a_date_alone_does_not_answer_where_or_who(tmp_path, fake_embedder):
     place = _brassac(tmp_path / "b", fake_embedder, "Où est né Amédée Brassac ?", "À Albi [1].")
     assert not place.abstained and "Albi" in place.citations[0].quote
     assert not _brassac(tmp_path / "c", fake_embedder, "Quand est né Amédée Brassac ?", "En 1801 [1].").abstained
+
+
+def test_a_name_after_an_elision_is_an_entity_the_quote_must_have():
+    # places tune (unanswerable): "Qui est le maire d'Orvane ?" got the mayor of another town;
+    # "d'Orvane" was not read as a name, so the missing town was no swapped entity.
+    judge = LexicalJudge()
+    quote = ("Dissoute en 1941, la ligue est reconstituée en 1946 sous la direction de Germaine Rouchaud, "
+             "ancienne résistante et maire de Chambonnet.")
+    assert not judge.supports("Qui est le maire d'Orvane ? Germaine Rouchaud", quote)
+    assert judge.supports("Qui est le maire de Chambonnet ? Germaine Rouchaud", quote)

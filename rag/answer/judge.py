@@ -120,7 +120,9 @@ _ATTRIBUTION = re.compile(
 # A run of capitalised or digit-bearing words: one entity ("New York Times",
 # "GitHub Copilot", "Llama 3.1").
 _NAME_RUN = re.compile(
-    r"(?<![\w'’])[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:[ \u00a0]+(?:[A-ZÀ-ÖØ-Þ0-9][\w'’.-]*))*"
+    # A name may follow an elision: "le maire d'Orvane", "l'Ouganda".
+    r"(?:(?<![\w'’])|(?<=(?<!\w)[dDlL]['’])|(?<=(?<!\w)[qQ]u['’]))"
+    r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:[ \u00a0]+(?:[A-ZÀ-ÖØ-Þ0-9][\w'’.-]*))*"
 )
 
 
