@@ -23,7 +23,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from rag.answer.clauses import date_marks
+from rag.answer.clauses import content_besides_date, date_marks
 from rag.answer.markers import strip_markers
 from rag.news.dates import format_period
 from rag.text.analysis import detect_language
@@ -36,7 +36,7 @@ _WHEN = re.compile(r"\b(?:quand|quelle\s+date|quel\s+jour|date|when|what\s+date|
                    re.IGNORECASE)
 _YEAR_ASKED = re.compile(r"\b(?:ann[ée]es?|years?)\b", re.IGNORECASE)
 # An answer that is only a year, with an optional preposition: "En 1829", "1829", "in 1829".
-_BARE_YEAR = re.compile(r"^\s*(?P<prep>(?:en|in|le|on|the\s+year)\s+)?(?P<year>1\d{3}|20\d\d)\s*[.!]?\s*$",
+_BARE_YEAR = re.compile(r"^\s*(?:(?:en|in|le|on|the\s+year)\s+)?(?P<year>1\d{3}|20\d\d)\s*[.!]?\s*$",
                         re.IGNORECASE)
 
 
@@ -55,7 +55,6 @@ def asks_when(question: str) -> bool:
 # or a terse one ending so ("Marquèze né où ?"). Not "qui"/"où" inside a question: "l'année où…".
 _WHERE_WHO = re.compile(r"^\W*(?:(?:d['’]\s?)?o[ùu]|(?:[àa]|de|par|avec|pour|chez)?\s*qui|where|who|whom|whose)\b"
                         r"|\bo[ùu]\s*\?\s*$", re.IGNORECASE)
-_FILLER = re.compile(r"\b(?:le|la|les|en|in|on|the|vers|around|about|à|a|au|du|de|et|and)\b|[^\w]|\d", re.IGNORECASE)
 
 
 def check_date_type(question: str, answer: str) -> str | None:
@@ -67,13 +66,8 @@ def check_date_type(question: str, answer: str) -> str | None:
     ...  ("Quand est-il né ?", "3 juillet 1826"), ("En quelle année l'homme qui l'a fondé est-il mort ?", "1924"))]
     [None, None, None]
     """
-    if not _WHERE_WHO.search(question):
-        return None
     text = strip_markers(answer)
-    marks = date_marks(text)
-    for start, end, *_ in reversed(marks):
-        text = text[:start] + " " + text[end:]
-    if not (marks or re.search(r"\d", text)) or _FILLER.sub("", text).strip():
+    if not _WHERE_WHO.search(question) or not re.search(r"\d", text) or content_besides_date(text):
         return None
     return "type: a date or a number does not say where or who"
 
