@@ -19,7 +19,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rag.answer.align import aligner_for
+from rag.answer.align import COGNATE_FLOOR, aligner_for
 from rag.answer.cite import (
     Verification,
     WordMatch,
@@ -333,13 +333,15 @@ class AnswerPipeline:
         timings.completion_tokens += len(pieces)
         return "" if echoed else "".join(pieces).strip()
 
-    def word_match(self, threshold: float | None = None) -> WordMatch | None:
+    def word_match(self, threshold: float | None = None, *, cognates: bool = False) -> WordMatch | None:
         """Cross-lingual word matching through the embedder at ``threshold`` (default: the
-        ``word_match`` setting); None when it is 0."""
+        ``word_match`` setting), with ``cognates`` also words spelt alike at a lower cosine
+        (:func:`rag.answer.align.cognate`); None when it is 0."""
         threshold = self.settings.word_match if threshold is None else threshold
         if threshold <= 0:
             return None
-        return functools.partial(aligner_for(self.retriever.embedder).any_match, threshold=threshold)
+        return functools.partial(aligner_for(self.retriever.embedder).any_match, threshold=threshold,
+                                 cognate_floor=COGNATE_FLOOR if cognates else None)
 
     def name_match(self) -> WordMatch | None:
         """Whether a name has a translation among other words ("Virgin" / "Vierge"), at the
@@ -417,7 +419,7 @@ class AnswerPipeline:
         best = max(candidates, key=lambda c: c.score)
         if passages[best.passage].language != answer.language:
             # Across languages: the phrase's words through word vectors, the meaning checks alone.
-            aligned, meaning = self.word_match(), meaning_only(getattr(self.judge, "checks", None))
+            aligned, meaning = self.word_match(cognates=True), meaning_only(getattr(self.judge, "checks", None))
             return None if aligned is None else cite_across(
                 raw, passages[best.passage], best.start, best.end,
                 answering(meaning, question, raw, answer.language), aligned, question, self.name_match())
