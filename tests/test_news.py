@@ -289,6 +289,18 @@ def test_english_phrases(phrase, label):
     assert f"{phrase} ({label})" in gloss(sentence, D(2024, 3, 14), "en")
 
 
+def test_a_day_and_month_with_an_old_year_is_no_relative_date():
+    # A biography's "Né le 3 juillet 1826" was read as a day without its year, and a dated
+    # article's gloss put "(3 juillet 2024)" inside the quote the model reads.
+    for s, lang in [("Né le 3 juillet 1826 à Albi.", "fr"), ("Le 9 mai 1718, 3 500 soldats occupent les salins.", "fr"),
+                    ("On May 9, 1718, the army left.", "en"), ("Il part en mars 1943.", "fr")]:
+        assert resolve_relative(s, D(2024, 3, 1), lang) == []
+        assert gloss(s, D(2024, 3, 1), lang) == s
+    # Without a year it still is one, also before a figure that is no year.
+    [r] = resolve_relative("Le 9 mai, 10 000 personnes ont défilé.", D(2024, 3, 1), "fr")
+    assert (r.phrase, r.period.start) == ("9 mai", D(2024, 5, 9))
+
+
 def test_not_relative_or_not_resolvable():
     assert resolve_relative("Elle a publié ses comptes en mars 2024.", D(2024, 9, 2), "fr") == []
     assert resolve_relative("Sales may rise in may.", D(2024, 9, 2), "en") == []  # "in may": the modal, not the month

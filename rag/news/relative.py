@@ -132,7 +132,10 @@ _FR_MONTHS = [m for m in (fold_same_length(n) for n in MONTH_NAMES["fr"])]
 _EN_MONTHS = [n.lower() for n in MONTH_NAMES["en"]]
 _FR_MONTH_RE = "|".join(_FR_MONTHS)
 _EN_MONTH_RE = "|".join(_EN_MONTHS)
-_NO_YEAR = r"(?!\s*,?\s*(?:de\s+|of\s+)?(?:19|20)\d\d)"
+# Not followed by a year: any year from 1000 to 2099, not only this era's ("le 9 mai 1718", "Né le
+# 3 juillet 1826": an encyclopedia page's or a biography's dates are no phrase relative to the
+# article's date; read as one, "3 juillet" was glossed "(3 juillet 2024)" inside the quote).
+_NO_YEAR = r"(?!\s*,?\s*(?:de\s+|of\s+)?(?:1\d|20)\d\d(?!\d))"
 _WHICH = {"dernier": "last", "derniere": "last", "passe": "last", "passee": "last", "last": "last",
           "prochain": "next", "prochaine": "next", "next": "next", "this": "this", "cet": "this", "ce": "this"}  # fmt: skip
 
