@@ -296,6 +296,13 @@ def test_a_day_and_month_with_an_old_year_is_no_relative_date():
                     ("On May 9, 1718, the army left.", "en"), ("Il part en mars 1943.", "fr")]:
         assert resolve_relative(s, D(2024, 3, 1), lang) == []
         assert gloss(s, D(2024, 3, 1), lang) == s
+    # The narrative's own time, told relative to the events, is not the article's either.
+    for s, lang in [("Cette année-là, la guerre éclate.", "fr"), ("Ce mois-là, il part.", "fr"),
+                    ("The next year he married.", "en"), ("He came back the next week.", "en")]:
+        assert resolve_relative(s, D(2024, 3, 1), lang) == [], s
+    assert [r.phrase for r in resolve_relative("Il part cette année, et l'an prochain.", D(2024, 3, 1), "fr")] == [
+        "cette année", "l'an prochain"]
+    assert [r.phrase for r in resolve_relative("Sales will rise next year.", D(2024, 3, 1), "en")] == ["next year"]
     # Without a year it still is one, also before a figure that is no year.
     [r] = resolve_relative("Le 9 mai, 10 000 personnes ont défilé.", D(2024, 3, 1), "fr")
     assert (r.phrase, r.period.start) == ("9 mai", D(2024, 5, 9))

@@ -153,26 +153,28 @@ def _rule(lang: str, pattern: str, needs: Precision) -> Callable[[Resolver], Res
 
 
 # --- years
-_rule("fr", r"\bcette annee\b", "year")(lambda d, m: _year(d.year))
+# "Cette année-là", "ce mois-là", "cette semaine-là" are the narrative's, not the article's.
+_rule("fr", r"\bcette annee\b(?!-la)", "year")(lambda d, m: _year(d.year))
 _rule("fr", r"\bl'an (?:dernier|passe)\b|\bl'annee (?:derniere|passee)\b", "year")(lambda d, m: _year(d.year - 1))
 _rule("fr", r"\bl'an prochain\b|\bl'annee prochaine\b", "year")(lambda d, m: _year(d.year + 1))
 _rule("en", r"\bthis year\b", "year")(lambda d, m: _year(d.year))
 _rule("en", r"\blast year\b", "year")(lambda d, m: _year(d.year - 1))
-_rule("en", r"\bnext year\b", "year")(lambda d, m: _year(d.year + 1))
+# "The next year he married": the year after the one just told, not the article's next one.
+_rule("en", r"(?<!the )\bnext year\b", "year")(lambda d, m: _year(d.year + 1))
 # --- months
-_rule("fr", r"\bce mois(?:-ci)?\b(?!\s+de\b)", "month")(lambda d, m: _month(d.year, d.month))
+_rule("fr", r"\bce mois(?:-ci)?\b(?!\s+de\b|-la)", "month")(lambda d, m: _month(d.year, d.month))
 _rule("fr", r"\ble mois (?:dernier|passe)\b", "month")(lambda d, m: _month(d.year, d.month, -1))
 _rule("fr", r"\ble mois prochain\b", "month")(lambda d, m: _month(d.year, d.month, 1))
 _rule("en", r"\bthis month\b", "month")(lambda d, m: _month(d.year, d.month))
 _rule("en", r"\blast month\b", "month")(lambda d, m: _month(d.year, d.month, -1))
-_rule("en", r"\bnext month\b", "month")(lambda d, m: _month(d.year, d.month, 1))
+_rule("en", r"(?<!the )\bnext month\b", "month")(lambda d, m: _month(d.year, d.month, 1))
 # --- weeks and days
-_rule("fr", r"\bcette semaine\b", "day")(lambda d, m: _week(d))
+_rule("fr", r"\bcette semaine\b(?!-la)", "day")(lambda d, m: _week(d))
 _rule("fr", r"\bla semaine (?:derniere|passee)\b", "day")(lambda d, m: _week(d, -1))
 _rule("fr", r"\bla semaine prochaine\b", "day")(lambda d, m: _week(d, 1))
 _rule("en", r"\bthis week\b", "day")(lambda d, m: _week(d))
 _rule("en", r"\blast week\b", "day")(lambda d, m: _week(d, -1))
-_rule("en", r"\bnext week\b", "day")(lambda d, m: _week(d, 1))
+_rule("en", r"(?<!the )\bnext week\b", "day")(lambda d, m: _week(d, 1))
 _rule("fr", r"\baujourd'hui\b", "day")(lambda d, m: _day(d))
 _rule("fr", r"\bavant-hier\b", "day")(lambda d, m: _day(d, -2))
 _rule("fr", r"\bapres-demain\b", "day")(lambda d, m: _day(d, 2))
