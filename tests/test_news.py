@@ -303,6 +303,8 @@ def test_a_day_and_month_with_an_old_year_is_no_relative_date():
     assert [r.phrase for r in resolve_relative("Il part cette année, et l'an prochain.", D(2024, 3, 1), "fr")] == [
         "cette année", "l'an prochain"]
     assert [r.phrase for r in resolve_relative("Sales will rise next year.", D(2024, 3, 1), "en")] == ["next year"]
+    # A month named without its year after a year the text just gave is in that year.
+    assert resolve_relative("En 1850, il part pour Lyon. Il y meurt en mai.", D(2024, 3, 1), "fr") == []
     # Without a year it still is one, also before a figure that is no year.
     [r] = resolve_relative("Le 9 mai, 10 000 personnes ont défilé.", D(2024, 3, 1), "fr")
     assert (r.phrase, r.period.start) == ("9 mai", D(2024, 5, 9))

@@ -139,6 +139,10 @@ _NO_YEAR = r"(?!\s*,?\s*(?:de\s+|of\s+)?(?:1\d|20)\d\d(?!\d))"
 _WHICH = {"dernier": "last", "derniere": "last", "passe": "last", "passee": "last", "last": "last",
           "prochain": "next", "prochaine": "next", "next": "next", "this": "this", "cet": "this", "ce": "this"}  # fmt: skip
 
+# A year written shortly before a month named without one gives that month its year.
+_YEAR_BEFORE = re.compile(r"(?<!\d)(?:1\d|20)\d\d(?!\d)")
+_YEAR_REACH = 200  # characters: about the sentence before and the month's own
+
 Resolver = Callable[[dt.date, re.Match[str]], Period | None]
 # (language, pattern on folded text, precision the article date needs, resolver)
 _RULES: list[tuple[str, re.Pattern[str], Precision, Resolver]] = []
@@ -285,6 +289,8 @@ def resolve_relative(
                 start = m.start("m") if m.group("m") else m.start("m2") if "m2" in m.re.groupindex else m.start()
                 if not sentence[start].isupper():
                     continue
+            if "m" in m.re.groupindex and _YEAR_BEFORE.search(folded, max(0, m.start() - _YEAR_REACH), m.start()):
+                continue  # "En 1850, il part ; en mai, il revient": that year's May, not the article's
             period = None
             if day is not None and _RANK[precision] >= _RANK[needs]:
                 period = resolve(day, m)
