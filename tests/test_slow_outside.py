@@ -149,6 +149,27 @@ def test_the_focus_check_reads_french_quotes_through_the_real_embedders_word_vec
     assert close >= french_articles.settings.word_match > far
 
 
+def test_a_located_french_answer_reads_an_english_word_spelt_alike_through_the_real_embedder(french_articles):
+    # "Les ducs" for "the dukes": the real vectors put the pair under the word threshold, so only
+    # the spelling lets the located answer through; a word of the same kind spelt otherwise does not.
+    from rag.answer.align import COGNATE_FLOOR, aligner_for
+    from rag.answer.cite import cite_across, meaning_only
+    from rag.records import Passage
+
+    aligner = aligner_for(french_articles.embedder)
+    threshold = french_articles.settings.word_match
+    assert aligner.best(["ducs"], ["dukes"])[0] < threshold
+    text = "The church was utilised by the dukes as a unifying force for their disparate duchy."
+    passage = Passage(1, "normans.txt", "n:0", 0, len(text), 0.5, text, title="Normans", language="en")
+
+    def aligned(words, others):
+        return aligner.any_match(words, others, threshold=threshold, cognate_floor=COGNATE_FLOOR)
+
+    shown = cite_across("Les ducs [1].", passage, 0, len(text), meaning_only(), aligned)
+    assert shown is not None and shown.citations[0].quote == text
+    assert cite_across("Les comtes [1].", passage, 0, len(text), meaning_only(), aligned) is None
+
+
 @pytest.fixture(scope="module")
 def biographies(tmp_path_factory) -> Assistant:
     """The invented French biographies of eval/lives (dates close together, pronoun-only passages)."""
