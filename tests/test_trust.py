@@ -639,6 +639,32 @@ def test_a_word_spelt_alike_counts_as_its_translation_only_below_the_threshold_i
     assert cognate("Église", "eglise") and not cognate("ils", "its")
 
 
+def test_a_figure_of_another_year_than_the_one_asked_supports_nothing():
+    # "Combien d'habitants en 1911 ?" got "8 412 habitants" cited to "… 8 412 habitants en 2020":
+    # the figure and the words were there, the year asked nowhere. Crowd questions name the year
+    # they want ("Quel montant en 2019"); the figure must not be another year's in its quote.
+    from rag.answer.cite import verify_answer
+    from rag.answer.judge import LexicalJudge
+    from rag.records import Passage
+
+    judge = LexicalJudge()
+    text = ("Kerbrenec compte 8 412 habitants en 2020. La population atteint son maximum en 1911 avec "
+            "11 230 habitants. En 2018, le port reçoit 5 000 bateaux ; en 2019, il reçoit 6 000 bateaux.")
+    page = Passage(1, "kerbrenec.txt", "k:0", 0, len(text), 1.0, text, title="Kerbrenec", language="fr")
+
+    def shown(question, answer):
+        result = verify_answer(answer, [page], supports=judge.supports, score=judge.score, question=question,
+                               language="fr", presupposed=question)
+        return [c.quote for c in result.citations if c.supported]
+
+    assert shown("Combien d'habitants en 1911 ?", "8 412 habitants [1].") == []
+    assert shown("Combien d'habitants en 1911 ?", "11 230 habitants [1].")
+    assert shown("Combien de bateaux en 2019 ?", "5 000 bateaux [1].") == []
+    assert shown("Combien de bateaux en 2019 ?", "6 000 bateaux [1].")
+    # A question naming no year is not checked.
+    assert shown("Combien d'habitants compte Kerbrenec ?", "8 412 habitants [1].")
+
+
 BRASSAC = """Amédée Brassac
 
 Amédée Brassac, né en 1801 à Albi, est un chimiste français. En 1823, il part pour Paris suivre les cours de \

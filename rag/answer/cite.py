@@ -25,7 +25,7 @@ from rag.answer.confirm import ConfirmFn, decide, first_confirmed
 from rag.answer.echo import QUESTION_WORDS, adds_content
 from rag.answer.events import check_event
 from rag.answer.markers import answer_sentences, strip_markers
-from rag.answer.precision import check_date_type
+from rag.answer.precision import asked_year, check_asked_year, check_date_type
 from rag.answer.quantities import asked_kind, asked_money, check_asked_count, check_asked_money
 from rag.records import Citation, Passage
 from rag.text.sentences import sentence_spans
@@ -167,7 +167,8 @@ def answering(supports: SupportsFn, question: str, answer: str, language: str) -
     expected to lose?" is not read from "OpenAI dépensera environ 5 milliards"), and that a
     date is not, in the evidence, a birth, death or marriage the question does not ask about
     (:func:`rag.answer.events.check_event`: "le 8 mars 1575" to "En quelle année Böhme
-    tombe-t-il malade ?" is not read from "né le 8 mars 1575").
+    tombe-t-il malade ?" is not read from "né le 8 mars 1575"), and that a figure answering a
+    question about one year is not another year's there (:func:`rag.answer.precision.check_asked_year`).
 
     >>> ok = answering(lambda claim, evidence: True, "Combien d'abonnés a Copilot ?", "10 [1].", "fr")
     >>> ok("10", "Les abonnés paient 10 dollars par mois."), ok("10", "Copilot compte 10 abonnés.")
@@ -176,12 +177,14 @@ def answering(supports: SupportsFn, question: str, answer: str, language: str) -
     if check_date_type(question, answer):  # "3 juillet 1826" to "Où est né Lucien Marquèze ?"
         return lambda claim, evidence: False
     dated = bool(date_marks(answer))
-    if asked_kind(question) is None and not asked_money(question) and not dated:
+    of_year = asked_year(question) is not None  # "Combien d'habitants en 1911 ?": not 2020's figure
+    if asked_kind(question) is None and not asked_money(question) and not dated and not of_year:
         return supports
     return lambda claim, evidence: supports(claim, evidence) and \
         check_asked_count(question, answer, evidence, language) is None and \
         check_asked_money(question, answer, evidence, language) is None and \
-        (not dated or check_event(question, answer, evidence) is None)
+        (not dated or check_event(question, answer, evidence) is None) and \
+        (not of_year or check_asked_year(question, answer, evidence) is None)
 
 
 def best_quote(claim: str, passage: Passage, judge_supports: SupportsFn,

@@ -10,6 +10,9 @@ that year, leaves the answer as it is (which of them the model meant is not know
 
 A date alone is also no answer to a question asking where or who ("Où est né Lucien
 Marquèze ?" answered "3 juillet 1826", from the sentence that gives both): :func:`check_date_type`.
+And a figure answering a question about one year is not another year's figure in its quote
+("Combien d'habitants en 1911 ?" is not answered by "8 412 habitants en 2020"):
+:func:`check_asked_year`.
 
 Pure text logic; the dates are read by :func:`rag.answer.clauses.date_marks` (any century),
 and a date quoted across languages is written in the answer's language with the month names
@@ -70,6 +73,71 @@ def check_date_type(question: str, answer: str) -> str | None:
     if not _WHERE_WHO.search(question) or not re.search(r"\d", text) or content_besides_date(text):
         return None
     return "type: a date or a number does not say where or who"
+
+
+_YEAR = re.compile(r"(?<![\w.,-])(?:1\d{3}|20\d\d)(?![\w-]|[.,]\d)")
+# A figure as written: digits grouped by spaces (also narrow and no-break ones), dots or commas.
+_FIGURE = re.compile(r"\d+(?:[ \u00a0\u202f.,]\d+)*")
+_SEGMENT_END = re.compile(r"[.;!?](?!\d)")
+
+
+def asked_year(question: str) -> str | None:
+    """The one year ``question`` asks about ("Quel montant en 2019 ?", "population 1990
+    Kerbrenec"), or None: none, several, or a year that is part of a name ("l'Euro 2016").
+
+    >>> asked_year("Quel montant en 2019 ?"), asked_year("population 1990 Kerbrenec"), asked_year("Qui a gagné l'Euro 2016 ?")
+    ('2019', '1990', None)
+    """
+    years = {m.group() for m in _YEAR.finditer(question)}
+    if len(years) != 1:
+        return None
+    (year,) = years
+    words = question[:question.index(year)].split()
+    if len(words) > 1 and words[-1].strip("«“\"'’(").lstrip("ldL'’")[:1].isupper():
+        return None
+    return year
+
+
+def _digits(figure: str) -> str:
+    return re.sub(r"\D", "", figure)
+
+
+def check_asked_year(question: str, answer: str, evidence: str) -> str | None:
+    """A reason when the figure answering a question about one year is, in ``evidence``, the
+    figure of another year: every place the evidence gives it, its sentence (or the part of it
+    between semicolons) names another year and not the one asked.
+
+    Asked "Combien d'habitants en 1911 ?", "8 412 habitants" was supported by "La commune
+    compte 8 412 habitants en 2020.": the judge found the figure and the words, and the year
+    the question names was nowhere in the quote. A part that names no year tells nothing, and
+    neither does a part naming both.
+
+    >>> t = "En 2018, le chiffre d'affaires atteint 5 millions ; en 2019, il monte à 7 millions."
+    >>> [check_asked_year("Quel chiffre d'affaires en 2019 ?", a, t) is None for a in ("5 millions", "7 millions")]
+    [False, True]
+    >>> check_asked_year("Combien d'habitants en 1911 ?", "8 412 habitants [1].", "Elle compte 8 412 habitants en 2020.")
+    'year: the figure 8 412 is of another year than 1911 in the quote'
+    >>> check_asked_year("Combien d'habitants en 1911 ?", "8 412 habitants", "Elle compte 8 412 habitants.") is None
+    True
+    """
+    year = asked_year(question)
+    if year is None:
+        return None
+    figures = [f for f in _FIGURE.findall(strip_markers(answer)) if not _YEAR.fullmatch(f) and f != year]
+    if not figures:
+        return None
+    figure = figures[0]
+    places = [m for m in _FIGURE.finditer(evidence) if _digits(m.group()) == _digits(figure)]
+    if not places:
+        return None
+    for m in places:
+        start = max((e.end() for e in _SEGMENT_END.finditer(evidence, 0, m.start())), default=0)
+        end = next((e.start() for e in _SEGMENT_END.finditer(evidence, m.end())), len(evidence))
+        segment = evidence[start:m.start()] + " " + evidence[m.end():end]
+        years = {y.group() for y in _YEAR.finditer(segment)}
+        if not years or year in years:
+            return None
+    return f"year: the figure {figure} is of another year than {year} in the quote"
 
 
 def precise_date(answer: str, question: str, quote: str, language: str) -> str | None:
