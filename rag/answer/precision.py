@@ -87,13 +87,15 @@ def asked_year(question: str) -> str | None:
 
     >>> asked_year("Quel montant en 2019 ?"), asked_year("population 1990 Kerbrenec"), asked_year("Qui a gagné l'Euro 2016 ?")
     ('2019', '1990', None)
+    >>> asked_year("Combien de visiteurs au Salon Lyon 2019 ?"), asked_year("Combien de salariés de 2019 à 2021 ?")
+    (None, None)
     """
     years = {m.group() for m in _YEAR.finditer(question)}
     if len(years) != 1:
         return None
     (year,) = years
     words = question[:question.index(year)].split()
-    if len(words) > 1 and words[-1].strip("«“\"'’(").lstrip("ldL'’")[:1].isupper():
+    if len(words) > 1 and re.sub(r"^[«“\"(]*(?:[dDlL]['’])?", "", words[-1])[:1].isupper():
         return None
     return year
 
