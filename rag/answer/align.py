@@ -19,6 +19,7 @@ counterpart in the other.
 
 from __future__ import annotations
 
+import difflib
 import threading
 import weakref
 from collections.abc import Sequence
@@ -103,8 +104,6 @@ def cognate(word: str, other: str, *, min_ratio: float = COGNATE_RATIO) -> bool:
     >>> cognate("ducs", "dukes"), cognate("graphe", "graph"), cognate("comtes", "dukes"), cognate("le", "la")
     (True, True, False, False)
     """
-    import difflib
-
     from rag.text.analysis import fold
 
     a, b = fold(word).lower(), fold(other).lower()

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from rag.answer.clauses import content_besides_date, date_marks
 from rag.answer.markers import strip_markers
 from rag.news.dates import format_period
-from rag.text.analysis import detect_language
+from rag.text.analysis import canonical_number, detect_language
 
 if TYPE_CHECKING:
     from rag.answer.cite import Verification
@@ -100,8 +100,10 @@ def asked_year(question: str) -> str | None:
     return year
 
 
-def _digits(figure: str) -> str:
-    return re.sub(r"\D", "", figure)
+def _same_figure(a: str, b: str) -> bool:
+    """Whether two written figures are one number, read either language's way ("8 412" /
+    "8,412"; "1,5" is not "15")."""
+    return bool({canonical_number(a, lang) for lang in ("fr", "en")} & {canonical_number(b, lang) for lang in ("fr", "en")})
 
 
 def check_asked_year(question: str, answer: str, evidence: str) -> str | None:
@@ -129,7 +131,7 @@ def check_asked_year(question: str, answer: str, evidence: str) -> str | None:
     if not figures:
         return None
     figure = figures[0]
-    places = [m for m in _FIGURE.finditer(evidence) if _digits(m.group()) == _digits(figure)]
+    places = [m for m in _FIGURE.finditer(evidence) if _same_figure(m.group(), figure)]
     if not places:
         return None
     for m in places:

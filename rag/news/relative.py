@@ -135,12 +135,13 @@ _EN_MONTH_RE = "|".join(_EN_MONTHS)
 # Not followed by a year: any year from 1000 to 2099, not only this era's ("le 9 mai 1718", "Né le
 # 3 juillet 1826": an encyclopedia page's or a biography's dates are no phrase relative to the
 # article's date; read as one, "3 juillet" was glossed "(3 juillet 2024)" inside the quote).
-_NO_YEAR = r"(?!\s*,?\s*(?:de\s+|of\s+)?(?:1\d|20)\d\d(?!\d))"
+_A_YEAR = r"(?:1\d|20)\d\d(?!\d)"
+_NO_YEAR = rf"(?!\s*,?\s*(?:de\s+|of\s+)?{_A_YEAR})"
 _WHICH = {"dernier": "last", "derniere": "last", "passe": "last", "passee": "last", "last": "last",
           "prochain": "next", "prochaine": "next", "next": "next", "this": "this", "cet": "this", "ce": "this"}  # fmt: skip
 
 # A year written shortly before a month named without one gives that month its year.
-_YEAR_BEFORE = re.compile(r"(?<!\d)(?:1\d|20)\d\d(?!\d)")
+_YEAR_BEFORE = re.compile(rf"(?<!\d){_A_YEAR}")
 _YEAR_REACH = 200  # characters: about the sentence before and the month's own
 
 Resolver = Callable[[dt.date, re.Match[str]], Period | None]
