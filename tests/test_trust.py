@@ -754,3 +754,43 @@ def test_a_name_after_an_elision_is_an_entity_the_quote_must_have():
              "ancienne résistante et maire de Chambonnet.")
     assert not judge.supports("Qui est le maire d'Orvane ? Germaine Rouchaud", quote)
     assert judge.supports("Qui est le maire de Chambonnet ? Germaine Rouchaud", quote)
+
+
+QUAKES = """Séismes en Californie
+
+La région compte des centaines de failles. Beaucoup de failles peuvent produire un séisme de magnitude 6,7, \
+comme la faille de San Andreas, qui peut provoquer un événement de magnitude 8,0. Les bâtiments récents \
+sont construits pour résister aux secousses.
+"""
+
+
+def _quakes(tmp_path, fake_embedder, reply: str):
+    docs = tmp_path / "docs"
+    docs.mkdir(exist_ok=True)
+    (docs / "seismes.txt").write_text(QUAKES, encoding="utf-8")
+    assistant = fake_assistant(docs, tmp_path / "index", fake_embedder, reply)
+    return assistant.ask("Quelle magnitude de séisme beaucoup de failles peuvent-elles produire ?")
+
+
+def test_a_figure_said_with_other_words_than_the_question_s_is_not_its_answer(tmp_path, fake_embedder):
+    # Fresh tune 053: "Magnitude 8.0" was shown, cited, for the magnitude "many faults" produce; the
+    # sentence gives 6.7 with the question's words and 8.0 with the San Andreas Fault's.
+    assert _quakes(tmp_path, fake_embedder, "Magnitude 8,0 [1].").abstained
+    right = _quakes(tmp_path, fake_embedder, "Magnitude 6,7 [1].")
+    assert not right.abstained and right.citations[0].supported and "6,7" in right.citations[0].quote
+
+
+def test_a_date_is_compared_with_the_other_dates_of_its_passage_by_the_words_said_with_it():
+    from rag.answer.rivals import rival_reason
+
+    text = ("Arrêtée le 12 février 1943, elle est déportée à Ravensbrück. Elle est libérée le 30 avril 1945 "
+            "et rentre à Roubaix le 2 juin 1945. Née le 4 mai 1901 à Roubaix, elle y meurt en 1990.")
+    question = "Quand rentre-t-elle à Roubaix après sa déportation ?"
+    assert rival_reason(question, "fr", "Le 30 avril 1945 [1].", text, "fr")
+    assert rival_reason(question, "fr", "Le 2 juin 1945 [1].", text, "fr") is None
+    # A birth or a death is no rival to what is asked, and the answer to a question about a death is its date.
+    assert rival_reason("Quand meurt-elle à Roubaix ?", "fr", "En 1990", text, "fr") is None
+    # A figure the question itself gives is no rival.
+    assert rival_reason("Combien d'universités ont dépassé les 1600 victoires ?", "fr", "12",
+                        "L'équipe compte plus de 1 600 victoires ; elle est l'une des 12 universités à ce cap.",
+                        "fr") is None

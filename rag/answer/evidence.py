@@ -225,7 +225,7 @@ _ANAPHORIC = re.compile(
 
 
 def lexical_scores(question: str, question_lang: str, langs: Sequence[str], sentences: Sequence[str],
-                   counterparts: Counterparts | None = None) -> np.ndarray:
+                   counterparts: Counterparts | None = None, *, count_absent: bool = False) -> np.ndarray:
     """IDF-weighted share of the question's terms found in each sentence.
 
     The IDF is computed over the candidate sentences themselves, so a term in
@@ -256,6 +256,9 @@ def lexical_scores(question: str, question_lang: str, langs: Sequence[str], sent
     ...      "Les pertes de Meta."])
     >>> [round(float(x), 2) for x in scores]  # every word of the question found: 1.0, as in one language
     [1.0, 0.87, 0.25]
+    >>> [round(float(x), 2) for x in lexical_scores("Combien OpenAI perd à Paris ?", "fr", ["fr"] * 2,
+    ...                                             ["OpenAI perd 5 milliards.", "OpenAI grandit."], count_absent=True)]
+    [0.62, 0.24]
     """
     from rag.text.analysis import analyze, tokenize
     from rag.text.lexicon import translate_stems
@@ -286,7 +289,9 @@ def lexical_scores(question: str, question_lang: str, langs: Sequence[str], sent
     weights: dict[str, list[dict[str, float]]] = {}
     for lang, groups in concepts.items():
         idf = ({t: float(np.log(1 + n / df[t])) for t in group if t in df} for group in dict.fromkeys(groups))
-        weights[lang] = [w for w in idf if w]
+        # A question word no sentence holds weighs nothing in a ranking; ``count_absent`` gives it
+        # the weight of the rarest word, so a score says how much of the whole question is there.
+        weights[lang] = [w or {"": float(np.log(1 + n))} for w in idf if w or count_absent]
     out = np.zeros(n, dtype=np.float32)
     for j, (lang, terms) in enumerate(zip(langs, sent_terms)):
         groups = weights[lang]

@@ -63,6 +63,7 @@ from rag.answer.prompt import (
 )
 from rag.answer.quantities import figures_not_in
 from rag.answer.retrieve import Retriever, names_found
+from rag.answer.rivals import rejected_by_rival
 from rag.errors import RagError
 from rag.records import Answer, Excerpt, Passage, Timings
 from rag.settings import Settings
@@ -395,7 +396,14 @@ class AnswerPipeline:
         result = self.checked(answer, raw, evidence)
         if result is None and self.settings.located_answers and evidence and self.short(question):
             result = self.located(answer, raw, len(evidence))
-        return None if result is None else with_precise_date(result, question, answer.language)  # "En 1829" -> the day
+        if result is None:
+            return None
+        # "Magnitude 8.0" read off "many faults produce a magnitude 6.7+ earthquake, … which can
+        # produce a magnitude 8.0 event": another value of the passage is the question's.
+        if rejected_by_rival(question, answer.language, result.answer, result.citations, answer.passages,
+                             self.retriever.counterparts()):
+            return None
+        return with_precise_date(result, question, answer.language)  # "En 1829" -> the day
 
     def located(self, answer: Answer, raw: str, shown: int) -> Verification | None:
         """``raw``, a one-phrase answer, cited to the sentence of the first ``shown`` passages
