@@ -41,6 +41,8 @@ from rag.text.sentences import sentence_spans
 # question answered now abstain and no right answer is lost; at 0.15 a right one is (dev-16, the
 # revenue "selon le même média" against the losses "selon The Information"), at 0.1 two.
 RIVAL_MARGIN = 0.25
+# The longest answer read as a bare value ("20 dollars par utilisateur", "Magnitude 8.0").
+SHORT_WORDS = 6
 # A coordinating conjunction starts the clause of the next value ("libérée le 30 avril 1945
 # et rentre à Roubaix le 2 juin 1945").
 _AND = re.compile(r"\s(?=(?:et|and|puis|then|avant\s+de|before)\s)", re.IGNORECASE)
@@ -191,8 +193,8 @@ def rival_reason(question: str, question_lang: str, answer: str, passage: str, p
     """
     text = strip_markers(answer)
     mine = values(text, question_lang)
-    if len(mine) != 1:
-        return None
+    if len(mine) != 1 or len(text.split()) > SHORT_WORDS:
+        return None  # a sentence says with its own words what its figure is: the support judge reads them
     value = mine[0]
     named = _numbers(question)  # "les 1600 victoires": what the question gives is no answer to it
     of_kind = [v for v in values(passage, passage_lang) if v.kind == value.kind and _number(v) not in named]
