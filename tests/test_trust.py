@@ -772,12 +772,24 @@ def _quakes(tmp_path, fake_embedder, reply: str):
     return assistant.ask("Quelle magnitude de séisme beaucoup de failles peuvent-elles produire ?")
 
 
-def test_a_figure_said_with_other_words_than_the_question_s_is_not_its_answer(tmp_path, fake_embedder):
+def test_a_figure_said_with_other_words_than_the_question_s_gives_way_to_the_question_s(tmp_path, fake_embedder):
     # Fresh tune 053: "Magnitude 8.0" was shown, cited, for the magnitude "many faults" produce; the
     # sentence gives 6.7 with the question's words and 8.0 with the San Andreas Fault's.
-    assert _quakes(tmp_path, fake_embedder, "Magnitude 8,0 [1].").abstained
-    right = _quakes(tmp_path, fake_embedder, "Magnitude 6,7 [1].")
-    assert not right.abstained and right.citations[0].supported and "6,7" in right.citations[0].quote
+    for reply in ("Magnitude 8,0 [1].", "Magnitude 6,7 [1]."):
+        ans = _quakes(tmp_path, fake_embedder, reply)
+        assert not ans.abstained and "6,7" in ans.answer and ans.citations[0].supported
+        assert "magnitude 6,7" in ans.citations[0].quote
+
+
+def test_a_rival_that_cannot_be_written_in_the_question_s_language_leaves_an_abstention():
+    from rag.answer.rivals import rival_of
+
+    text = ("Les coûts de formation atteignent 7 milliards de dollars, ce qui, ajouté à environ 1,5 milliard de "
+            "dollars en personnel et en infrastructure, creuse les pertes.")
+    rival = rival_of("OpenAI staff and infrastructure costs?", "en", "7 billion dollars", text, "fr")
+    assert rival is not None and rival.shown is None  # "1,5 milliard de dollars" is French words
+    assert rival_of("Coûts de personnel et d'infrastructure ?", "fr", "7 milliards", text, "fr").shown == \
+        "1,5 milliard de dollars"
 
 
 def test_a_date_is_compared_with_the_other_dates_of_its_passage_by_the_words_said_with_it():

@@ -63,7 +63,7 @@ from rag.answer.prompt import (
 )
 from rag.answer.quantities import figures_not_in
 from rag.answer.retrieve import Retriever, names_found
-from rag.answer.rivals import rejected_by_rival
+from rag.answer.rivals import SWAP_SHARE, rejected_by_rival
 from rag.errors import RagError
 from rag.records import Answer, Excerpt, Passage, Timings
 from rag.settings import Settings
@@ -393,17 +393,34 @@ class AnswerPipeline:
             # Nothing but the question's own words ("Newton" to "Qui a arraché le ballon à
             # Newton ?") answers nothing, even when a sentence holds them (outside-fr, fresh).
             return None
-        result = self.checked(answer, raw, evidence)
-        if result is None and self.settings.located_answers and evidence and self.short(question):
-            result = self.located(answer, raw, len(evidence))
+        result = self._supported(answer, raw, evidence)
         if result is None:
             return None
         # "Magnitude 8.0" read off "many faults produce a magnitude 6.7+ earthquake, … which can
-        # produce a magnitude 8.0 event": another value of the passage is the question's.
-        if rejected_by_rival(question, answer.language, result.answer, result.citations, answer.passages,
-                             self.retriever.counterparts()):
-            return None
+        # produce a magnitude 8.0 event": another value of the passage is the question's. It is
+        # shown instead when it can be written in the question's language and half the question
+        # or more is said with it; otherwise the answer abstains.
+        found = rejected_by_rival(question, answer.language, result.answer, result.citations, answer.passages,
+                                  self.retriever.counterparts())
+        if found is not None:
+            rival, marker = found
+            if rival.shown is None or rival.share < SWAP_SHARE:
+                return None
+            swapped = self._supported(answer, f"{rival.shown} [{marker}].", evidence)
+            if swapped is None or rejected_by_rival(question, answer.language, swapped.answer, swapped.citations,
+                                                    answer.passages, self.retriever.counterparts()):
+                return None
+            log.info("%s: shown instead", rival.reason)
+            result = swapped
         return with_precise_date(result, question, answer.language)  # "En 1829" -> the day
+
+    def _supported(self, answer: Answer, raw: str, evidence: Sequence[str] | None) -> Verification | None:
+        """``raw`` checked (:meth:`checked`), or, a short answer, located (:meth:`located`)."""
+        result = self.checked(answer, raw, evidence)
+        if result is None and self.settings.located_answers and evidence \
+                and self.short(answer.standalone_question or answer.question):
+            result = self.located(answer, raw, len(evidence))
+        return result
 
     def located(self, answer: Answer, raw: str, shown: int) -> Verification | None:
         """``raw``, a one-phrase answer, cited to the sentence of the first ``shown`` passages

@@ -21,16 +21,18 @@ segments compared, word vectors across languages when given ``counterparts``).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.answer.clauses import ATTRIBUTION, STOP, WORD, clauses, date_marks, same_date
 from rag.answer.events import asked_events, dated_events
 from rag.answer.evidence import Counterparts, lexical_scores
 from rag.answer.markers import strip_markers
 from rag.answer.quantities import Quantity, _counts, _noun_forms, asked_kind, quantities
-from rag.news.dates import MONTHS
+from rag.news.dates import MONTHS, format_period
+from rag.news.figures import find_figures
 from rag.records import Citation, Passage
 from rag.text.analysis import fold
 from rag.text.sentences import sentence_spans
@@ -41,6 +43,11 @@ from rag.text.sentences import sentence_spans
 # question answered now abstain and no right answer is lost; at 0.15 a right one is (dev-16, the
 # revenue "selon le même média" against the losses "selon The Information"), at 0.1 two.
 RIVAL_MARGIN = 0.25
+# The share of the whole question (:class:`Rival`) said with a rival for it to be shown instead of
+# the answer; below, the answer abstains. Tune splits (docs/measurements.md, session 25): the 4
+# rivals at 0.75 or more were the right answers; those at 0.43 or less were not, or the question
+# had none (an unanswerable one: 0.20).
+SWAP_SHARE = 0.5
 # The longest answer read as a bare value ("20 dollars par utilisateur", "Magnitude 8.0").
 SHORT_WORDS = 6
 # A coordinating conjunction starts the clause of the next value ("libérée le 30 avril 1945
@@ -174,10 +181,24 @@ def segments(text: str, found: Sequence[Value]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class Rival:
+    """The value of a passage the question's words go with, rather than the answer's."""
+
+    reason: str
+    # The rival as an answer in the question's language ("17%", "June 2, 1945"), or None when
+    # it cannot be written there without translating ("1,5 milliard de dollars" to English).
+    shown: str | None
+    # The IDF-weighted share of the whole question said with it (words no value is said with
+    # count too, unlike in the comparison).
+    share: float
+
+
 def rival_reason(question: str, question_lang: str, answer: str, passage: str, passage_lang: str,
                  counterparts: Counterparts | None = None, margin: float = RIVAL_MARGIN) -> str | None:
     """A reason when another value of ``passage`` of the kind of ``answer``'s one value is
-    said with words that match ``question`` clearly better than the answer's own.
+    said with words that match ``question`` clearly better than the answer's own
+    (:func:`rival_of`).
 
     >>> q = "What magnitude of earthquake can many faults produce?"
     >>> p = ("Many faults are able to produce a magnitude 6.7+ earthquake, such as the San Andreas Fault, "
@@ -191,11 +212,37 @@ def rival_reason(question: str, question_lang: str, answer: str, passage: str, p
     >>> rival_reason(q, "fr", "Le 30 avril 1945", p, "fr"), rival_reason(q, "fr", "Le 2 juin 1945", p, "fr")
     ("rival: 2 juin 1945 is said with the question's words, not 30 avril 1945", None)
     """
+    rival = rival_of(question, question_lang, answer, passage, passage_lang, counterparts, margin)
+    return None if rival is None else rival.reason
+
+
+def rival_of(question: str, question_lang: str, answer: str, passage: str, passage_lang: str,
+             counterparts: Counterparts | None = None, margin: float = RIVAL_MARGIN) -> Rival | None:
+    """The value of ``passage`` of the kind of ``answer``'s one value whose words match
+    ``question`` better than the answer's own by ``margin`` or more, or None.
+
+    >>> q = "What percentage was the increase of agricultural products in 2003-04?"
+    >>> p = ("During 2003–04, the gross value of agricultural production increased by 17% to $8.7 billion. "
+    ...      "This represented 24% of national agricultural production total gross value.")
+    >>> r = rival_of(q, "en", "24% [1].", p, "en")
+    >>> r.shown, round(r.share, 2)
+    ('17%', 0.81)
+    >>> rival_of("Quand rentre-t-elle à Roubaix ?", "fr", "30 April 1945", "Elle est libérée le 30 avril 1945 "
+    ...          "et rentre à Roubaix le 2 juin 1945.", "fr").shown
+    '2 juin 1945'
+    >>> rival_of("When did she return to Roubaix?", "en", "30 April 1945", "Elle est libérée le 30 avril 1945 "
+    ...          "et rentre à Roubaix le 2 juin 1945.", "fr").shown
+    'June 2, 1945'
+    """
     text = strip_markers(answer)
     mine = values(text, question_lang)
     if len(mine) != 1 or len(text.split()) > SHORT_WORDS:
         return None  # a sentence says with its own words what its figure is: the support judge reads them
     value = mine[0]
+    if value.kind == "count" and value.quantity and value.quantity.unit is None:
+        # A bare figure ("7 milliards", "13") is of the kind the passage gives it.
+        value = next((replace(value, kind=v.kind) for v in values(passage, passage_lang)
+                      if v.kind != "date" and _same(replace(value, kind=v.kind), v)), value)
     named = _numbers(question)  # "les 1600 victoires": what the question gives is no answer to it
     of_kind = [v for v in values(passage, passage_lang) if v.kind == value.kind and _number(v) not in named]
     own = [i for i, v in enumerate(of_kind) if _same(v, value)]
@@ -226,20 +273,45 @@ def rival_reason(question: str, question_lang: str, answer: str, passage: str, p
     if float(scores[best_rival]) - best_own < margin:
         return None
     rival = of_kind[best_rival]
-    return (f"rival: {passage[rival.start:rival.end]} is said with the question's words, "
-            f"not {text[value.start:value.end]}")
+    whole = lexical_scores(question, question_lang, [passage_lang] * len(texts), texts, counterparts,
+                           count_absent=True)
+    return Rival(f"rival: {passage[rival.start:rival.end]} is said with the question's words, "
+                 f"not {text[value.start:value.end]}",
+                 _shown(rival, passage, passage_lang, question_lang), float(whole[best_rival]))
+
+
+def _shown(v: Value, passage: str, passage_lang: str, lang: str) -> str | None:
+    """``v`` as an answer in ``lang``: as the passage writes it, a date in ``lang``'s words, a
+    share or a figure in digits with its sign; None for an amount in another language's words."""
+    if v.kind == "date":
+        precision, year, month, day = v.key
+        if passage_lang == lang:
+            return passage[v.start:v.end]
+        if precision == "year":
+            return str(year)
+        return format_period(dt.date(int(year), int(month), int(day)), precision, lang)  # type: ignore[arg-type]
+    figure = next((f for f in find_figures(passage, lang=passage_lang)
+                   if f.start <= v.start < f.end and f.kind in ("money", "percent")), None)
+    if figure is not None:
+        return passage[figure.start:figure.end] if passage_lang == lang or figure.kind == "percent" else None
+    written = passage[v.start:v.end]
+    if passage_lang != lang and not re.fullmatch(r"[\d.,\s]+", written):
+        return None  # "six", "1,5 million": words of the passage's language
+    return written + ("+" if passage[v.end:v.end + 1] == "+" else "")
 
 
 def rejected_by_rival(question: str, question_lang: str, answer: str, citations: Sequence[Citation],
-                      passages: Sequence[Passage], counterparts: Counterparts | None = None) -> str | None:
-    """:func:`rival_reason` for ``answer`` against each passage a supported citation quotes."""
+                      passages: Sequence[Passage], counterparts: Counterparts | None = None
+                      ) -> tuple[Rival, int] | None:
+    """:func:`rival_of` for ``answer`` against each passage a supported citation quotes, with
+    that passage's number (its marker in the prompt)."""
     for c in citations:
         if not c.supported:
             continue
-        for p in passages:
+        for n, p in enumerate(passages, 1):
             if p.doc_id == c.doc_id and p.start <= c.start < p.end:
-                reason = rival_reason(question, question_lang, answer, p.text, p.language, counterparts)
-                if reason:
-                    return reason
+                rival = rival_of(question, question_lang, answer, p.text, p.language, counterparts)
+                if rival:
+                    return rival, n
                 break
     return None
