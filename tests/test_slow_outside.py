@@ -190,3 +190,18 @@ def test_an_english_question_naming_a_french_person_gets_the_full_date_in_englis
     thesis = biographies.ask("When did Amédée Brassac defend his doctoral thesis?")
     assert thesis.language == "en" and not thesis.abstained, thesis.answer
     assert "June 17, 1829" in thesis.answer and "17 juin 1829" in thesis.citations[0].quote
+
+
+def test_an_english_question_over_a_french_page_finds_the_date_said_with_its_words(french_articles):
+    # Lives tune t26: "30 April 1945" was shown for the return to Roubaix; the sentence gives the
+    # liberation that day and the return on June 2. Across languages the question's words reach
+    # the French clauses through the real embedder's word vectors.
+    from rag.answer.rivals import rival_of
+
+    counterparts = french_articles.retriever.counterparts()
+    text = ("Arrêtée par la police allemande le 12 février 1943, elle est déportée à Ravensbrück en août 1943. "
+            "Elle est libérée par l'Armée rouge le 30 avril 1945 et rentre à Roubaix le 2 juin 1945.")
+    question = "When did she return to Roubaix?"
+    rival = rival_of(question, "en", "30 April 1945 [1].", text, "fr", counterparts)
+    assert rival is not None and rival.shown == "June 2, 1945", rival
+    assert rival_of(question, "en", "June 2, 1945 [1].", text, "fr", counterparts) is None
