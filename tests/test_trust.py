@@ -496,6 +496,14 @@ def test_a_date_is_not_given_to_a_life_event_the_question_does_not_ask_about():
     assert shown("March 8, 1575", "When was Jakob Böhme born?", "en")
     assert not shown("1624", "When did Jakob Böhme fall ill?", "en")
     assert shown("1624", "Mort de Jakob Böhme ?")
+    # "La même année" carries the year to the next sentence's event, not the day.
+    widow = _passage("Son mari meurt le 4 février 1893 d'une pneumonie. La même année, Clémence Ferrandier est atteinte d'une grave "
+                     "affection des yeux.", "Clémence Ferrandier")
+    asked = "En quelle année Clémence Ferrandier est-elle atteinte d'une affection des yeux ?"
+    for answer, ok in (("En 1893", True), ("Le 4 février 1893", False)):
+        result = verify_answer(f"{answer} [1].", [widow], supports=judge.supports, score=judge.score,
+                               question=asked, language="fr", presupposed=asked)
+        assert any(c.supported for c in result.citations) is ok, answer
     # A whole sentence says its own event.
     assert not shown("Jakob Böhme tombe malade le 8 mars 1575", "Que sait-on de Jakob Böhme ?", presupposed=False)
     assert shown("Jakob Böhme est né le 8 mars 1575", "Que sait-on de Jakob Böhme ?", presupposed=False)

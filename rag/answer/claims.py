@@ -47,7 +47,7 @@ from rag.answer.clauses import (
     term_hits,
     words_in,
 )
-from rag.answer.events import check_claimed_event
+from rag.answer.events import check_claimed_event, same_year_after
 from rag.answer.injection import check_instruction, is_instruction, mask_injections
 from rag.answer.negation import check_negation, negated
 from rag.answer.quantities import Quantity, check_numbers, quantities
@@ -228,6 +228,11 @@ def check_dates(claim: str, evidence: str, lang: str | None = None) -> str | Non
             sentence = next(((a, b) for a, b in sentence_spans(evidence) if a <= m[0] < b), None)
             if sentence and term_hits(terms, evidence[sentence[0]:sentence[1]]) \
                     and sum(sentence[0] <= x[0] < sentence[1] for x in ev_marks) == 1:
+                ok = True
+                break
+            # "… meurt le 4 février 1893. La même année, elle tombe malade.": the year goes on.
+            carried = same_year_after(evidence, m, sentence_spans(evidence)) if precision == "year" else None
+            if carried and term_hits(terms, carried):
                 ok = True
                 break
         if ok:

@@ -104,6 +104,11 @@ def check_event(asked: str, answer: str, evidence: str) -> str | None:
     True
     >>> check_event("Quand Böhme se marie-t-il ?", "En 1600.", "Il tombe malade en 1600, puis épouse Katharina.")
     'event: 1600 is not a date of marriage in the quote'
+    >>> t = "Son mari meurt le 4 février 1893. La même année, elle est atteinte d'une affection des yeux."
+    >>> check_event("En quelle année est-elle atteinte d'une affection des yeux ?", "En 1893", t) is None
+    True
+    >>> check_event("Quand est-elle atteinte d'une affection des yeux ?", "Le 4 février 1893", t)
+    'event: 1893 is a date of death in the quote, not of what is asked'
     >>> [check_event("Böhme mort quelle année ?", "1624", t) is None for t in (
     ...     "Jakob Böhme (1575 – 1624) est un mystique.", "Le 17 novembre 1624, à Görlitz, il s'éteint.",
     ...     "Jakob Böhme, né en 1575 à Seidenberg et mort le 17 novembre 1624 à Görlitz, est un mystique.")]
@@ -118,16 +123,42 @@ def check_event(asked: str, answer: str, evidence: str) -> str | None:
         found = same_date(mark, marks)
         if not found:
             continue
+        # "Son mari meurt le 4 février 1893. La même année, elle est atteinte d'une affection des
+        # yeux": the year also dates what the next sentence tells (not the day).
+        carried = [dated_events(c) for m in found if mark[2] == "year"
+                   and (c := same_year_after(evidence, m, sentences)) is not None]
         if not wanted:
             dated = [dated_events(_between(evidence, m, spans, marks)) for m in found]
-            if all(dated):
+            if all(dated) and all(carried):
                 kinds = sorted(set().union(*dated))
                 return f"event: {year} is a date of {' and '.join(kinds)} in the quote, not of what is asked"
         elif not any(_dates(evidence, m, spans, sentences, marks) & wanted
                      or (wanted <= {"birth", "death"} and _LIFE_BOUNDS.search(evidence, max(0, m[0] - 40), m[1] + 40))
-                     for m in found):
+                     for m in found) and not any(c & wanted for c in carried):
             return f"event: {year} is not a date of {' or '.join(sorted(wanted))} in the quote"
     return None
+
+
+# A sentence that opens in the year of the sentence before it.
+_SAME_YEAR = re.compile(
+    r"^\W*(?:(?:au\s+cours\s+de\s+|dans\s+)?(?:la|cette)\s+même\s+année|cette\s+année-là|(?:plus\s+tard\s+)?dans\s+l['’]année"
+    r"|(?:in\s+|during\s+|later\s+)?(?:the|that)\s+(?:same\s+)?year)\b",
+    re.IGNORECASE)
+
+
+def same_year_after(evidence: str, mark: tuple[int, ...], sentences: list[tuple[int, int]]) -> str | None:
+    """The sentence after the one holding the date ``mark`` when it opens in that sentence's year
+    ("La même année, …", "That same year, …"), else None.
+
+    >>> t = "Son mari meurt le 4 février 1893. La même année, elle tombe malade. En 1895, elle peint."
+    >>> same_year_after(t, date_marks(t)[0], sentence_spans(t)), same_year_after(t, date_marks(t)[1], sentence_spans(t))
+    ('La même année, elle tombe malade.', None)
+    """
+    i = next((k for k, (s, e) in enumerate(sentences) if s <= mark[0] < e), None)
+    if i is None or i + 1 >= len(sentences):
+        return None
+    s, e = sentences[i + 1]
+    return evidence[s:e] if _SAME_YEAR.match(evidence[s:e]) else None
 
 
 def _dates(evidence: str, mark: tuple[int, ...], spans: list[tuple[int, int]], sentences: list[tuple[int, int]],

@@ -27,9 +27,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rag.answer.clauses import content_besides_date, date_marks
+from rag.answer.events import same_year_after
 from rag.answer.markers import strip_markers
 from rag.news.dates import format_period
 from rag.text.analysis import canonical_number, detect_language
+from rag.text.sentences import sentence_spans
 
 if TYPE_CHECKING:
     from rag.answer.cite import Verification
@@ -158,6 +160,8 @@ def precise_date(answer: str, question: str, quote: str, language: str) -> str |
     >>> precise_date("1829 [1].", "En quelle année soutient-il sa thèse ?", "Le 17 juin 1829, il soutient.", "fr")
     >>> precise_date("En 1931 [1].", "Quand tombe-t-elle malade ?", "En mars 1931, elle tombe malade.", "fr")
     'En mars 1931 [1].'
+    >>> precise_date("En 1829 [1].", "Quand se marie-t-il ?", "Le 17 juin 1829, il soutient. La même année, il se marie.",
+    ...              "fr")
     """
     if not asks_when(question):
         return None
@@ -168,6 +172,8 @@ def precise_date(answer: str, question: str, quote: str, language: str) -> str |
     same_year = [m for m in date_marks(quote) if m[3] == year]
     if not same_year or any(m[2] == "year" for m in same_year) or len({m[2:] for m in same_year}) != 1:
         return None
+    if any(same_year_after(quote, m, sentence_spans(quote)) for m in same_year):
+        return None  # "Le 17 juin 1829, il soutient sa thèse. La même année, il épouse…": the year only
     start, end, precision, _, month, day = same_year[0]
     if detect_language(quote) == language:
         written = quote[start:end]

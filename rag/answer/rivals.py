@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from rag.answer.clauses import ATTRIBUTION, STOP, WORD, clauses, date_marks, same_date
-from rag.answer.events import asked_events, dated_events
+from rag.answer.events import asked_events, dated_events, same_year_after
 from rag.answer.evidence import Counterparts, lexical_scores
 from rag.answer.markers import strip_markers
 from rag.answer.quantities import Quantity, _counts, _noun_forms, asked_kind, quantities
@@ -165,19 +165,25 @@ def segments(text: str, found: Sequence[Value]) -> list[str]:
     >>> t = "Elle est libérée le 30 avril 1945 et rentre à Roubaix le 2 juin 1945, pesant 38 kilos. Elle meurt en 1990."
     >>> segments(t, _dates(t))
     ['Elle est libérée le 30 avril 1945', 'et rentre à Roubaix le 2 juin 1945 pesant 38 kilos.', 'Elle meurt en 1990.']
+    >>> t = "Elle voyage en Italie en 1885. Son mari meurt en 1893. La même année, elle tombe malade."
+    >>> segments(t, _dates(t))
+    ['Elle voyage en Italie en 1885.', 'Son mari meurt en 1893. La même année, elle tombe malade.']
     """
     out = []
+    sentences = sentence_spans(text)
     for v in found:
-        s, e = next(((s, e) for s, e in sentence_spans(text) if s <= v.start < e), (0, len(text)))
+        s, e = next(((s, e) for s, e in sentences if s <= v.start < e), (0, len(text)))
+        # "… meurt le 4 février 1893. La même année, elle tombe malade.": the year's words go on.
+        carried = same_year_after(text, (v.start, v.end), sentences) if v.kind == "date" else None
         others = [w for w in found if s <= w.start < e]
         if len(others) <= 1:
-            out.append(text[s:e])
+            out.append(" ".join(filter(None, (text[s:e], carried))))
             continue
         parts = _parts(text, s, e)
         owners = _owners(text, parts, [{i for i, w in enumerate(others) if a <= w.start < b} for a, b in parts])
         mine = others.index(v)
         owned = [text[a:b].strip() for (a, b), held in zip(parts, owners) if mine in held]
-        out.append(" ".join(owned) or text[v.start:v.end])
+        out.append(" ".join(filter(None, (" ".join(owned) or text[v.start:v.end], carried))))
     return out
 
 
