@@ -142,7 +142,7 @@ def check_event(asked: str, answer: str, evidence: str) -> str | None:
 # A sentence that opens in the year of the sentence before it.
 _SAME_YEAR = re.compile(
     r"^\W*(?:(?:au\s+cours\s+de\s+|dans\s+)?(?:la|cette)\s+même\s+année|cette\s+année-là|(?:plus\s+tard\s+)?dans\s+l['’]année"
-    r"|(?:in\s+|during\s+|later\s+)?(?:the|that)\s+(?:same\s+)?year)\b",
+    r"|(?:in\s+|during\s+|later\s+)?(?:the\s+same|that(?:\s+same)?)\s+year)\b",
     re.IGNORECASE)
 
 

@@ -184,13 +184,13 @@ def _same_value(a: float, b: float) -> bool:
     return abs(a - b) <= 0.005 * max(abs(a), abs(b))
 
 
-def _noun_forms(noun: str, lang: str) -> set[str]:
+def noun_forms(noun: str, lang: str) -> set[str]:
     other = "en" if lang == "fr" else "fr"
     st = stem(noun, lang)
     return {st, stem(noun, other), *translation_table()[lang].get(st, ())}
 
 
-def _counts(q: Quantity, forms: set[str], lang: str) -> bool:
+def counts_noun(q: Quantity, forms: set[str], lang: str) -> bool:
     """Whether one of the words right after ``q`` (up to three) is one of ``forms``."""
     for w in q.after[:3]:
         if w in STOP:
@@ -247,11 +247,11 @@ def _check_numbers(claim: str, evidence: str, lang: str | None, evidence_lang: s
         if any(_compatible(q, e, same_lang) for e in same):
             if q.kind != "count" or q.unit is None:
                 continue
-            forms = _noun_forms(q.unit, lang)
+            forms = noun_forms(q.unit, lang)
             # Rejected only when the quote's own noun for this value is known ("11 sacks") and the
             # claim's noun counts another number there ("four fumbles").
-            if any(_counts(e, forms, lang) or e.unit is None for e in same) \
-                    or not any(_counts(e, forms, lang) for e in ev):
+            if any(counts_noun(e, forms, lang) or e.unit is None for e in same) \
+                    or not any(counts_noun(e, forms, lang) for e in ev):
                 continue
             return f"number: '{q.unit}' goes with another number in the quote"
         known = [e for e in same if e.kind != "number"]
@@ -282,8 +282,8 @@ def _compatible(q: Quantity, e: Quantity, same_lang: bool) -> bool:
     if q.kind in ("duration", "measure"):
         return q.unit == e.unit
     if q.kind == "count" and same_lang and q.unit and e.unit:
-        forms = _noun_forms(q.unit, "en" if detect_language(q.unit) == "en" else "fr")
-        return _counts(e, forms | {q.unit}, "fr") or stems_match(stem(q.unit, "en"), stem(e.unit, "en")) \
+        forms = noun_forms(q.unit, "en" if detect_language(q.unit) == "en" else "fr")
+        return counts_noun(e, forms | {q.unit}, "fr") or stems_match(stem(q.unit, "en"), stem(e.unit, "en")) \
             or stems_match(stem(q.unit, "fr"), stem(e.unit, "fr"))
     return True
 

@@ -30,7 +30,7 @@ from rag.answer.clauses import ATTRIBUTION, STOP, WORD, clauses, date_marks, sam
 from rag.answer.events import asked_events, dated_events, same_year_after
 from rag.answer.evidence import Counterparts, lexical_scores
 from rag.answer.markers import strip_markers
-from rag.answer.quantities import Quantity, _counts, _noun_forms, asked_kind, quantities
+from rag.answer.quantities import Quantity, asked_kind, counts_noun, noun_forms, quantities
 from rag.news.dates import MONTHS, format_period
 from rag.news.figures import find_figures
 from rag.records import Citation, Passage
@@ -126,7 +126,8 @@ def _parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _bare(part: str) -> bool:
-    """Whether ``part`` says nothing but figures and dates."""
+    """Whether ``part`` says nothing but figures and dates (read as French: the figures' language
+    hardly matters, the stop words of both are known)."""
     for v in reversed(values(part, "fr")):
         part = part[:v.start] + part[v.end:]
     return not any(fold(w) not in STOP and not w[0].isdigit() and fold(w) not in MONTHS for w in WORD.findall(part))
@@ -159,8 +160,9 @@ def _owners(text: str, parts: list[tuple[int, int]], held: list[set[int]]) -> li
 def segments(text: str, found: Sequence[Value]) -> list[str]:
     """The words each value of ``found`` (all of one kind, in ``text``) is said with: its
     sentence when the sentence holds no other of them; else the clause holding it, with the
-    clauses that hold none of them going to the nearest value's (the earlier on a tie: "Le 3
-    mai 1890, il épouse X" and "il épouse X le 3 mai 1890" both date the marriage).
+    clauses that hold none of them going to the nearest value's (:func:`_owners`: "Le 3 mai
+    1890, il épouse X" and "il épouse X le 3 mai 1890" both date the marriage). A sentence
+    opening "La même année" goes on with the date's words (:func:`rag.answer.events.same_year_after`).
 
     >>> t = "Elle est libérée le 30 avril 1945 et rentre à Roubaix le 2 juin 1945, pesant 38 kilos. Elle meurt en 1990."
     >>> segments(t, _dates(t))
@@ -256,16 +258,16 @@ def rival_of(question: str, question_lang: str, answer: str, passage: str, passa
         return None
     texts = segments(passage, of_kind)
     counted = asked_kind(question)
-    noun = _noun_forms(counted[1], question_lang) if counted and counted[0] == "count" and counted[1] else None
+    noun = noun_forms(counted[1], question_lang) if counted and counted[0] == "count" and counted[1] else None
     events = asked_events(question)
-    if (noun and any(of_kind[i].quantity and _counts(of_kind[i].quantity, noun, question_lang) for i in own)) \
+    if (noun and any(of_kind[i].quantity and counts_noun(of_kind[i].quantity, noun, question_lang) for i in own)) \
             or (events and any(dated_events(texts[i]) & events for i in own)):
         return None  # "12 seules universités" to "combien d'universités"; "meurt le 22 août 1849"
 
     def rival(v: Value, words: str) -> bool:
         if _same(v, value):
             return False
-        if noun and v.quantity and v.quantity.kind == "count" and not _counts(v.quantity, noun, question_lang):
+        if noun and v.quantity and v.quantity.kind == "count" and not counts_noun(v.quantity, noun, question_lang):
             return False  # "1 600 victoires" counts no universities
         dated = dated_events(words)
         return not dated or bool(dated & events)  # a birth is no rival to a return home
