@@ -63,7 +63,7 @@ from rag.answer.prompt import (
 )
 from rag.answer.quantities import figures_not_in
 from rag.answer.retrieve import Retriever, names_found
-from rag.answer.rivals import SWAP_SHARE, rejected_by_rival
+from rag.answer.rivals import against_rivals
 from rag.errors import RagError
 from rag.records import Answer, Excerpt, Passage, Timings
 from rag.settings import Settings
@@ -397,21 +397,11 @@ class AnswerPipeline:
         if result is None:
             return None
         # "Magnitude 8.0" read off "many faults produce a magnitude 6.7+ earthquake, … which can
-        # produce a magnitude 8.0 event": another value of the passage is the question's. It is
-        # shown instead when it can be written in the question's language and half the question
-        # or more is said with it; otherwise the answer abstains.
-        found = rejected_by_rival(question, answer.language, result.answer, result.citations, answer.passages,
-                                  self.retriever.counterparts())
-        if found is not None:
-            rival, marker = found
-            if rival.shown is None or rival.share < SWAP_SHARE:
-                return None
-            swapped = self._supported(answer, f"{rival.shown} [{marker}].", evidence)
-            if swapped is None or rejected_by_rival(question, answer.language, swapped.answer, swapped.citations,
-                                                    answer.passages, self.retriever.counterparts()):
-                return None
-            log.info("%s: shown instead", rival.reason)
-            result = swapped
+        # produce a magnitude 8.0 event": another value of the passage is the question's.
+        result = against_rivals(result, question, answer.language, answer.passages, self.retriever.counterparts(),
+                                lambda text: self._supported(answer, text, evidence))
+        if result is None:
+            return None
         return with_precise_date(result, question, answer.language)  # "En 1829" -> the day
 
     def _supported(self, answer: Answer, raw: str, evidence: Sequence[str] | None) -> Verification | None:

@@ -22,9 +22,11 @@ segments compared, word vectors across languages when given ``counterparts``).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from rag.answer.clauses import ATTRIBUTION, STOP, WORD, clauses, date_marks, same_date
 from rag.answer.events import asked_events, dated_events, same_year_after
@@ -36,6 +38,11 @@ from rag.news.figures import find_figures
 from rag.records import Citation, Passage
 from rag.text.analysis import fold
 from rag.text.sentences import sentence_spans
+
+if TYPE_CHECKING:
+    from rag.answer.cite import Verification
+
+log = logging.getLogger(__name__)
 
 # How much better (IDF-weighted share of the question's words, 0 to 1) another value's words
 # must match the question than the answer's. Set on the tune splits by re-verifying the same raw
@@ -247,12 +254,13 @@ def rival_of(question: str, question_lang: str, answer: str, passage: str, passa
     if len(mine) != 1 or len(text.split()) > SHORT_WORDS:
         return None  # a sentence says with its own words what its figure is: the support judge reads them
     value = mine[0]
+    in_passage = values(passage, passage_lang)
     if value.kind == "count" and value.quantity and value.quantity.unit is None:
         # A bare figure ("7 milliards", "13") is of the kind the passage gives it.
-        value = next((replace(value, kind=v.kind) for v in values(passage, passage_lang)
+        value = next((replace(value, kind=v.kind) for v in in_passage
                       if v.kind != "date" and _same(replace(value, kind=v.kind), v)), value)
     named = _numbers(question)  # "les 1600 victoires": what the question gives is no answer to it
-    of_kind = [v for v in values(passage, passage_lang) if v.kind == value.kind and _number(v) not in named]
+    of_kind = [v for v in in_passage if v.kind == value.kind and _number(v) not in named]
     own = [i for i, v in enumerate(of_kind) if _same(v, value)]
     if not own or len(own) == len(of_kind):
         return None
@@ -323,3 +331,24 @@ def rejected_by_rival(question: str, question_lang: str, answer: str, citations:
                     return rival, n
                 break
     return None
+
+
+def against_rivals(result: Verification, question: str, question_lang: str, passages: Sequence[Passage],
+                   counterparts: Counterparts | None, recheck: Callable[[str], Verification | None]
+                   ) -> Verification | None:
+    """``result`` when no rival value of its cited passage goes with the question better
+    (:func:`rejected_by_rival`); else the rival's answer, checked by ``recheck`` like any raw
+    answer, when it can be written in the question's language and holds half the question or
+    more (:data:`SWAP_SHARE`); else None (an abstention)."""
+    found = rejected_by_rival(question, question_lang, result.answer, result.citations, passages, counterparts)
+    if found is None:
+        return result
+    rival, marker = found
+    if rival.shown is None or rival.share < SWAP_SHARE:
+        return None
+    swapped = recheck(f"{rival.shown} [{marker}].")
+    if swapped is None or rejected_by_rival(question, question_lang, swapped.answer, swapped.citations, passages,
+                                            counterparts):
+        return None
+    log.info("%s: shown instead", rival.reason)
+    return swapped
