@@ -385,8 +385,9 @@ class EvidenceSelector:
     # many ranked the gold sentence first more often (typed questions, five tune slices, all
     # gains) but changed no answer for the better and let an unanswerable one through: dropped.
     def __init__(self, retriever: Retriever, *, lexical_weight: float = 1.0, min_ratio: float = 0.7,
-                 top_sentences: int = 2) -> None:
+                 top_sentences: int = 2, typed: bool = True) -> None:
         self.retriever = retriever
+        self.typed = typed
         self.lexical_weight = lexical_weight
         self.min_ratio = min_ratio
         self.top_sentences = top_sentences
@@ -471,5 +472,9 @@ class EvidenceSelector:
         best = max((c.score for c in candidates if not _is_title_line(passages[c.passage], c)), default=None)
         chosen = pick(candidates, budget=budget, min_ratio=self.min_ratio, min_per_top=self.top_sentences,
                       best=best)
+        if self.typed:
+            from rag.answer.typed import with_typed  # imports this module
+
+            chosen = with_typed(chosen, candidates, passages, question)
         chosen = with_antecedents(chosen, candidates, [p.text for p in passages])
         return render(passages, with_follower(chosen, candidates))
