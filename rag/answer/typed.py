@@ -23,6 +23,7 @@ from rag.answer.clauses import date_marks
 from rag.answer.evidence import Candidate
 from rag.answer.quantities import quantities
 from rag.records import Passage
+from rag.text.analysis import fold
 
 Kind = Literal["date", "amount"]
 
@@ -71,13 +72,32 @@ def holds_value(text: str, lang: str, kind: Kind) -> bool:
     return any(q.kind != "year" for q in quantities(text, lang))
 
 
+def question_names(question: str) -> set[str]:
+    """The folded names (capitalised words, not the question's first word) of ``question``.
+
+    >>> sorted(question_names("À combien Anthropic est-elle valorisée ?")), question_names("Combien de lignes ?")
+    (['anthropic'], set())
+    """
+    words = re.findall(r"[\w'’-]+", question)[1:]
+    return {fold(w) for w in words if w[:1].isupper() and len(w) > 1}
+
+
+def written_names(text: str) -> set[str]:
+    """Every folded word of ``text``, the place a question's name is looked for."""
+    return {fold(w) for w in re.findall(r"[\w'’-]+", text)}
+
+
 def with_typed(chosen: Sequence[Candidate], candidates: Sequence[Candidate], passages: Sequence[Passage],
                question: str, *, floor: float = TYPED_FLOOR) -> list[Candidate]:
     """``chosen``, plus the best candidate holding the kind of value ``question`` asks for when
-    no chosen sentence holds one and that candidate scores ``floor`` of the best or more.
+    no chosen sentence holds one and that candidate scores ``floor`` of the best or more. When
+    the question names something ("Anthropic", "Los Angeles"), the candidate or its article's
+    title must name it too: a value said of another company is no answer, and the model, given
+    "Mistral lève une série B … pour une valorisation de 6 milliards de dollars" as the only
+    figure, answered "À combien Anthropic est-elle valorisée ?" with it (actors-check act-05).
 
     >>> ps = [Passage(1, "a", "a:0", 0, 90, 1.0, "Dyrrachium fell again to Byzantine hands. It resisted until "
-    ...               "February 1082, when it was betrayed.", title="Normans")]
+    ...               "February 1082, when it was betrayed.", title="Dyrrachium")]
     >>> cs = [Candidate(0, 0, 41, 1.0), Candidate(0, 42, 96, 0.5)]
     >>> [c.start for c in with_typed(cs[:1], cs, ps, "When did Dyrrachium fall?")]
     [0, 42]
@@ -85,14 +105,19 @@ def with_typed(chosen: Sequence[Candidate], candidates: Sequence[Candidate], pas
     [0]
     >>> [c.start for c in with_typed(cs[:1], cs, ps, "When did Dyrrachium fall?", floor=0.6)]
     [0]
+    >>> [c.start for c in with_typed(cs[:1], cs, ps, "When did Antioch fall?")]
+    [0]
     """
     kind = asked_value(question)
     if kind is None or not candidates:
         return list(chosen)
 
+    names = question_names(question)
+
     def holds(c: Candidate) -> bool:
         p = passages[c.passage]
-        return holds_value(p.text[c.start:c.end], p.language, kind)
+        text = p.text[c.start:c.end]
+        return holds_value(text, p.language, kind) and (not names or bool(names & written_names(f"{p.title} {text}")))
 
     if any(holds(c) for c in chosen):
         return list(chosen)
