@@ -66,6 +66,13 @@ def test_english_question_finds_french_passage_without_a_word_list(french_articl
     assert any("24" in p.text and "Panthers" in p.text for p in passages[:3]), [p.text[:80] for p in passages]
 
 
+def test_french_question_finds_english_passage_through_word_vectors(english_articles):
+    # "centre" / "Londres" reach "center" / "London" in BM25 through the embedder's word vectors
+    # (rag/answer/expansion.py); without them the passage was not among the first ten.
+    passages = english_articles.retrieve("Où se trouve le centre de Notre Dame à Londres ?", k=5)
+    assert any("London" in p.text and "Trafalgar" in p.text for p in passages[:3]), [p.text[:80] for p in passages]
+
+
 def test_does_not_abstain_when_the_passage_states_it(french_articles):
     ans = french_articles.ask("Les recherches sur la vie sans germes ont commencé en quelle année à Notre-Dame ?")
     assert not ans.abstained, ans.answer

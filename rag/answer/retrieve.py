@@ -137,6 +137,7 @@ class Retriever:
         self._lexical: Any = None
         self.chunk_languages = [c.language for c in data.chunks]
         self._qcache: dict[str, np.ndarray] = {}
+        self._chunk_words: dict[tuple[str, str], dict[str, str]] = {}
         self._sent_by_doc: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         if data.sentences is not None and len(data.sentences.doc_ids):
             st = data.sentences
@@ -209,11 +210,14 @@ class Retriever:
         n = self.candidates
         rankings: list[list[int]] = []
         weights: list[Any] = []
-        lex = self.lexical.search(question, language, n) if self.use_lexical else []
         dense_scores: dict[int, float] = {}
+        hits: list[int] = []
         if self.use_dense:
             qv = self.query_vector(question)
             hits = [i for i, _ in vectors.search(self.index, qv, n)]
+        lex = self.lexical.search(question, language, n, self.translations(question, language, hits)) \
+            if self.use_lexical else []
+        if self.use_dense:
             candidates = list(dict.fromkeys(hits + [i for i, _ in lex]))
             dense_scores = self._dense_scores(qv, candidates)
             rankings.append(sorted(candidates, key=lambda i: -dense_scores[i])[:n])
@@ -237,6 +241,36 @@ class Retriever:
                            self.rerank_depth)
             fused = [(i, score_of[i]) for i in order]
         return [(i, s, dense_scores.get(i, 0.0)) for i, s in fused]
+
+    def translations(self, question: str, language: str, hits: Sequence[int]) -> dict[str, float] | None:
+        """The BM25 query's terms across languages: words of the dense ``hits`` that translate the
+        question's (:func:`rag.answer.expansion.translations`); None (the bilingual word list)
+        when word vectors are off or there is no dense channel."""
+        if self.word_match <= 0 or not self.use_dense:
+            return None
+        from rag.answer.align import aligner_for
+        from rag.answer.expansion import passage_words, translations
+        from rag.index.lexical import TRANSLATION_WEIGHT
+
+        chunks = [self.data.chunks[i] for i in hits]
+        words = passage_words([(self.data.documents[c.doc_id].text[c.start:c.end], c.language) for c in chunks],
+                              language, self._words_of)
+        if not words:
+            return {}
+        return translations(question, language, words, aligner_for(self.embedder).vectors,
+                            threshold=self.word_match, weight=TRANSLATION_WEIGHT)
+
+    def _words_of(self, text: str, language: str) -> dict[str, str]:
+        """:func:`rag.answer.expansion.words_of`, kept per chunk text (a question reads 40 chunks)."""
+        from rag.answer.expansion import words_of
+
+        key = (text, language)
+        found = self._chunk_words.get(key)
+        if found is None:
+            if len(self._chunk_words) >= 20_000:
+                self._chunk_words.clear()
+            found = self._chunk_words[key] = words_of(text, language)
+        return found
 
     def _rescored(self, question: str, language: str, fused: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """The fused top ``rescore_depth`` re-ranked by their best sentence (see :class:`FusionWeights`)."""

@@ -13,15 +13,16 @@ dependency beyond numpy and persists to a single versioned ``.npz`` file.
 
 Why not ``bm25s`` (once declared, never imported, now dropped): it tokenises
 one corpus with one stemmer, while here every chunk is analysed in its own
-language, a query in several languages at once with the bilingual lexicon's
-expansions, numbers are canonicalised ("20 000" == "20000"), and the index is
-one more checksummed file of the store's generations (no pickles).
+language, a query in several languages at once with its words' translations
+(found by the caller through word vectors, or the bilingual lexicon's), numbers
+are canonicalised ("20 000" == "20000"), and the index is one more checksummed
+file of the store's generations (no pickles).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -154,9 +155,19 @@ class LexicalIndex:
         """
         return list(self.weighted_query_terms(query, query_lang))
 
-    def weighted_query_terms(self, query: str, query_lang: str) -> dict[str, float]:
-        """Query terms with their weight: 1 for the query's own words, ``TRANSLATION_WEIGHT``
-        for lexicon translations (a dictionary guess is weaker evidence than the word itself)."""
+    def weighted_query_terms(self, query: str, query_lang: str,
+                             translations: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Query terms with their weight: 1 for the query's own words, less for translations
+        (a guess is weaker evidence than the word itself).
+
+        ``translations`` are index terms of the other language with their weight, found by the
+        caller (:func:`rag.answer.expansion.translations`, word vectors of the embedder); without
+        them, the bilingual lexicon's translations count at ``TRANSLATION_WEIGHT``.
+
+        >>> index = LexicalIndex.build(["Le fleuve déborde."], ["fr"])
+        >>> index.weighted_query_terms("river floods", "en", {"fleuv": 0.5})
+        {'river': 1.0, 'flood': 1.0, 'riv': 1.0, 'fleuv': 0.5}
+        """
         if query_lang not in LANGUAGES:
             raise ValueError(f"unsupported query language {query_lang!r}: expected one of {LANGUAGES}")
         terms: dict[str, float] = {}
@@ -168,17 +179,20 @@ class LexicalIndex:
                 continue
             for term in tokenize(query, lang):
                 terms[term] = 1.0
-            # Cross-lingual: the bilingual lexicon's translations of the question's
-            # words ("spend money" -> "dépens argent"), so an English question can
-            # match French text on more than shared names and numbers.
-            for term in translate_stems(own, query_lang):
-                terms.setdefault(term, TRANSLATION_WEIGHT)
+            if translations is None:
+                # Cross-lingual: the bilingual lexicon's translations of the question's
+                # words ("spend money" -> "dépens argent"), so an English question can
+                # match French text on more than shared names and numbers.
+                for term in translate_stems(own, query_lang):
+                    terms.setdefault(term, TRANSLATION_WEIGHT)
+        for term, weight in (translations or {}).items():
+            terms.setdefault(term, weight)
         return terms
 
-    def scores(self, query: str, query_lang: str) -> np.ndarray:
+    def scores(self, query: str, query_lang: str, translations: Mapping[str, float] | None = None) -> np.ndarray:
         """BM25 score of every indexed text for ``query`` (float32 array)."""
         scores = np.zeros(len(self), dtype=np.float32)
-        for term, weight in self.weighted_query_terms(query, query_lang).items():
+        for term, weight in self.weighted_query_terms(query, query_lang, translations).items():
             tid = self._term_ids.get(term)
             if tid is None:
                 continue
@@ -188,14 +202,16 @@ class LexicalIndex:
             scores[self.indices[start:end]] += weight * self.weights[start:end]
         return scores
 
-    def search(self, query: str, query_lang: str, k: int) -> list[tuple[int, float]]:
-        """The ``k`` best ``(position, score)`` pairs, best first, scores > 0 only.
+    def search(self, query: str, query_lang: str, k: int,
+               translations: Mapping[str, float] | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best ``(position, score)`` pairs, best first, scores > 0 only
+        (``translations``: see :meth:`weighted_query_terms`).
 
         Ties are broken by position so results are deterministic.
         """
         if k < 0:
             raise ValueError(f"k must be >= 0, got {k}")
-        scores = self.scores(query, query_lang)
+        scores = self.scores(query, query_lang, translations)
         hits = np.flatnonzero(scores > 0)
         if k == 0 or hits.size == 0:
             return []
