@@ -106,6 +106,10 @@ class Settings:
         True, "Show a short answer the support checks reject when the passage sentence that bears most on the "
         "question states it, cited to that sentence (--no-located-answers: the checks alone decide)."
     )
+    unsure_below: float = _opt(
+        0.6, "A short answer the model wrote with less confidence than this (its tokens' geometric mean "
+        "probability) is shown with its citations marked not verified and a notice (0 = off)."
+    )
     quoted_overviews: bool = _opt(
         True, "Answer an overview question ('Que disent les articles sur X ?') with the articles' own most relevant "
         "and mutually different sentences, cited: quoted in the articles' language, translated by the model (and "
@@ -149,7 +153,7 @@ class Settings:
             value = getattr(self, name)
             if value and not re.fullmatch(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?", value.strip()):
                 raise ConfigError(f"{name} must be a date written YYYY, YYYY-MM or YYYY-MM-DD (got {value!r}).")
-        for name in ("evidence_ratio", "word_match", "retrieval_word_match"):  # shares and cosines
+        for name in ("evidence_ratio", "word_match", "retrieval_word_match", "unsure_below"):  # shares and cosines
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{name} must be between 0 and 1 (got {getattr(self, name)}).")
         if self.llm_timeout <= 0:

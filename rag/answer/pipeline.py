@@ -30,6 +30,7 @@ from rag.answer.cite import (
     meaning_only,
     verify_answer,
 )
+from rag.answer.confidence import UNSURE_NOTICE, unconfirmed
 from rag.answer.confirm import Confirmer
 from rag.answer.echo import is_degenerate, starts_as_echo, without_example_copies
 from rag.answer.evidence import EvidenceSelector, Selection
@@ -286,6 +287,12 @@ class AnswerPipeline:
                 answer.notices.append(OVERVIEW_NOTICE[lang])
         answer.raw_answer = raw
         answer.token_probs = self.last_token_probs
+        if result is not None and self.short(standalone):
+            # The model hesitated over its words: shown, but not as proof (rag.answer.confidence).
+            flagged = unconfirmed(result.citations, answer.confidence, self.settings.unsure_below)
+            if flagged is not None:
+                result = replace(result, citations=flagged)
+                answer.notices.append(UNSURE_NOTICE[lang].format(confidence=answer.confidence))
         yield from self._finish(answer, result, t0)
 
     def _generate(self, messages: Messages, timings: Timings, t0: float,

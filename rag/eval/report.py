@@ -36,6 +36,8 @@ TABLE_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("abstention accuracy", ("abstention_accuracy",), "ratio"),
     ("false abstention rate", ("false_abstention_rate",), "ratio"),
     ("wrong but cited rate", ("wrong_but_cited_rate",), "ratio"),
+    ("wrong answers given, cited or not", ("wrong_given_rate",), "ratio"),
+    ("answers shown unconfirmed", ("unconfirmed_rate",), "ratio"),
     ("model accuracy before checks", ("raw_accuracy",), "ratio"),
     ("checks keep right raw answers", ("checks_keep_right",), "ratio"),
     ("checks keep wrong raw answers", ("checks_keep_wrong",), "ratio"),

@@ -73,6 +73,11 @@ class Metrics:
     # Among answers given (not abstentions), to any question: graded wrong yet
     # showing a supported citation, the worst outcome for a reader.
     wrong_but_cited_rate: float | None = None
+    # Beside it, among answers given: graded wrong whatever their citations show, and shown
+    # with no verified citation (an answer the model was unsure of is shown unconfirmed,
+    # rag.answer.confidence.unconfirmed: it leaves wrong_but_cited, not wrong_given).
+    wrong_given_rate: float | None = None
+    unconfirmed_rate: float | None = None
     # Do the checks sort the model's answers? Graded against the QA set, not by a judge:
     # raw_accuracy is the model's own words graded as answers (before any check);
     # checks_keep_right / checks_keep_wrong are the shares of right / wrong raw answers
@@ -149,6 +154,8 @@ def summarize(rows: Sequence[QuestionResult], *, retrieval_only: bool = False,
     metrics.abstention_accuracy = mean(bool(r.abstained) for r in unanswerable if r.answer is not None)
     metrics.false_abstention_rate = mean(bool(r.abstained) for r in graded)
     metrics.wrong_but_cited_rate = mean(bool(r.wrong_but_cited) for r in answered if not r.abstained)
+    metrics.wrong_given_rate = mean(not r.correct for r in answered if not r.abstained)
+    metrics.unconfirmed_rate = mean(not any(c.supported for c in r.citations) for r in answered if not r.abstained)
     raw = [r for r in graded if r.raw_correct is not None]
     metrics.raw_accuracy = mean(bool(r.raw_correct) for r in raw)
     metrics.checks_keep_right = mean(not r.abstained for r in raw if r.raw_correct)
