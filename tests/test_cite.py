@@ -103,3 +103,15 @@ def test_parser_and_verifier_accept_any_string(text):
     v = verify(text)
     for c in v.citations:
         assert DOC[c.start:c.end] == c.quote
+
+
+def test_a_claim_only_several_sentences_support_is_quoted_with_those_sentences_not_the_whole_passage():
+    text = ("Le marché ralentit. Le rapport vient du New York Times. Il a été publié mardi. "
+            "Il lance une alerte sur la fin de l'explosion. Les autres médias suivent. Rien d'autre.")
+    p = Passage(rank=1, doc_id="n.txt", chunk_id="n.txt:0", start=100, end=100 + len(text), score=0.9, text=text,
+                title="T")
+    v = verify_answer("Le New York Times lance une alerte [1].", [p], supports=fake_supports, score=fake_score)
+    quote = v.citations[0].quote
+    assert v.citations[0].supported
+    assert quote == "Le rapport vient du New York Times. Il a été publié mardi. Il lance une alerte sur la fin de l'explosion."
+    assert quote != text  # the shortest run that supports it, not the whole passage

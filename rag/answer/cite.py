@@ -211,6 +211,31 @@ def best_quote(claim: str, passage: Passage, judge_supports: SupportsFn,
     return s, e, False
 
 
+def shortest_support(claim: str, passage: Passage, judge_supports: SupportsFn) -> tuple[int, int]:
+    """The shortest run of three or more sentences of ``passage`` that supports ``claim``, the
+    first in reading order among equals, as document offsets; the whole passage when none does.
+
+    For a claim no sentence or pair of sentences supports (:func:`best_quote`): a passage
+    merges adjacent chunks (up to about 1,000 characters), and quoting all of it for "Le New
+    York Times [1]" points to no sentence at all.
+
+    >>> p = Passage(1, "a.txt", "c", 10, 80, 0.5, "Rien. Le journal est le Times. Puis rien. Il a alerté. Fin.")
+    >>> both = lambda claim, quote: "Times" in quote and "alerté" in quote
+    >>> s, e = shortest_support("Le Times a alerté.", p, both)
+    >>> p.text[s - p.start:e - p.start]
+    'Le journal est le Times. Puis rien. Il a alerté.'
+    >>> shortest_support("Le Times a alerté.", p, lambda claim, quote: len(quote) > 60) == (p.start, p.end)
+    True
+    """
+    spans = [(passage.start + s, passage.start + e) for s, e in sentence_spans(passage.text)]
+    for size in range(3, len(spans)):
+        for i in range(len(spans) - size + 1):
+            s, e = spans[i][0], spans[i + size - 1][1]
+            if judge_supports(claim, passage.text[s - passage.start:e - passage.start]):
+                return s, e
+    return passage.start, passage.end
+
+
 _GLOSSED_PERIOD = re.compile(r"\s*\((?:[a-zéû]+\s+)?(?:\d{1,2}\s+)?(?:[a-zéû]+\s+)?\d{4}\)")
 
 
@@ -280,10 +305,10 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
                                                     same_names)):
                 continue
             if not alone:
-                # Only the passage as a whole supports the sentence (the name in one
-                # sentence, the fact in another): quote the whole passage, so the
+                # Only several sentences together support the sentence (the name in one,
+                # the fact in another): quote the shortest run of them that does, so the
                 # quote shown is itself the support (`rag check` found such quotes).
-                s, e = passages[m - 1].start, passages[m - 1].end
+                s, e = shortest_support(claims[m - 1], p, ok)
             vs.sources.append((m - 1, s, e, True))
         if not good and in_range:
             m = in_range[0]
