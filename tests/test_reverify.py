@@ -55,3 +55,19 @@ def test_as_shown_needs_answers_in_the_run(tmp_path, capsys):
     run.write_text(json.dumps({"questions": [{"id": "dev-01", "question": "Qui ?"}]}))
     assert reverify.main([str(run), "eval/dev.jsonl", "--as-shown"]) == 2
     assert "holds no answers" in capsys.readouterr().err
+
+
+def test_replay_shows_an_unsure_short_answer_unconfirmed_as_the_run_did(make_assistant):
+    from .test_confidence import ProbableLLM
+
+    items = [i for i in load_dataset(ROOT / "eval" / "dev.jsonl") if i.id == "dev-15"]
+    answered = make_assistant()
+    answered._llm = ProbableLLM("5 milliards de dollars [1].", [0.4, 0.4, 0.4, 0.4, 0.99])
+    first = run_eval(answered, items, progress=False).to_dict()
+    assert first["questions"][0]["citations"] and not any(c["supported"] for c in first["questions"][0]["citations"])
+    replay = make_assistant("never used")
+    again = run_eval(reverify.Replay(replay, reverify.raw_answers(first), reverify.saved_token_probs(first)), items,
+                     progress=False).to_dict()
+    assert [c["supported"] for c in again["questions"][0]["citations"]] == [
+        c["supported"] for c in first["questions"][0]["citations"]]
+    assert again["overall"]["wrong_but_cited_rate"] == first["overall"]["wrong_but_cited_rate"]

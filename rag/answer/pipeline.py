@@ -287,13 +287,19 @@ class AnswerPipeline:
                 answer.notices.append(OVERVIEW_NOTICE[lang])
         answer.raw_answer = raw
         answer.token_probs = self.last_token_probs
-        if result is not None and self.short(standalone):
-            # The model hesitated over its words: shown, but not as proof (rag.answer.confidence).
-            flagged = unconfirmed(result.citations, answer.confidence, self.settings.unsure_below)
-            if flagged is not None:
-                result = replace(result, citations=flagged)
-                answer.notices.append(UNSURE_NOTICE[lang].format(confidence=answer.confidence))
-        yield from self._finish(answer, result, t0)
+        yield from self._finish(answer, self.flag_unsure(answer, result), t0)
+
+    def flag_unsure(self, answer: Answer, result: Verification | None) -> Verification | None:
+        """``result`` with its citations marked not verified, and a notice on ``answer``, when
+        ``answer`` is a short answer the model wrote unsure of its words
+        (:func:`rag.answer.confidence.unconfirmed`); ``result`` unchanged otherwise."""
+        if result is None or not self.short(answer.standalone_question or answer.question):
+            return result
+        flagged = unconfirmed(result.citations, answer.confidence, self.settings.unsure_below)
+        if flagged is None:
+            return result
+        answer.notices.append(UNSURE_NOTICE[answer.language].format(confidence=answer.confidence))
+        return replace(result, citations=flagged)
 
     def _generate(self, messages: Messages, timings: Timings, t0: float,
                   echo_of: str | None = None) -> Generator[Event, None, str]:

@@ -65,11 +65,11 @@ class Replay(_SavedRun):
         prepared = pipeline.prepare(question, k=k)
         raw = self.raw_answers.get(question, "")
         result = pipeline.verified(prepared.answer, raw, prepared.texts) if raw and prepared.messages else None
-        answer = pipeline.complete(prepared.answer, result)
+        answer = prepared.answer
         answer.raw_answer = raw
-        # The saved run's token probabilities, so confidence_auc is measured on replays too.
+        # The saved run's token probabilities: confidence_auc, and the unsure flag, as in the run.
         answer.token_probs = self.token_probs.get(question)
-        return answer
+        return pipeline.complete(answer, pipeline.flag_unsure(answer, result))
 
 
 class Shown(_SavedRun):
