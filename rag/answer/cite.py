@@ -187,13 +187,18 @@ def answering(supports: SupportsFn, question: str, answer: str, language: str) -
         (not of_year or check_asked_year(question, answer, evidence) is None)
 
 
+def _sentence_offsets(passage: Passage) -> list[tuple[int, int]]:
+    """The document offsets of ``passage``'s sentences."""
+    return [(passage.start + s, passage.start + e) for s, e in sentence_spans(passage.text)]
+
+
 def best_quote(claim: str, passage: Passage, judge_supports: SupportsFn,
                judge_score: Callable[[str, str], float]) -> tuple[int, int, bool]:
     """The sentence (or two adjacent sentences) of ``passage`` that best support ``claim``.
 
     Returns document offsets ``(start, end)`` and whether that quote alone supports the claim.
     """
-    spans = [(passage.start + s, passage.start + e) for s, e in sentence_spans(passage.text)]
+    spans = _sentence_offsets(passage)
     if not spans:
         return passage.start, passage.end, False
 
@@ -227,7 +232,7 @@ def shortest_support(claim: str, passage: Passage, judge_supports: SupportsFn) -
     >>> shortest_support("Le Times a alerté.", p, lambda claim, quote: len(quote) > 60) == (p.start, p.end)
     True
     """
-    spans = [(passage.start + s, passage.start + e) for s, e in sentence_spans(passage.text)]
+    spans = _sentence_offsets(passage)
     for size in range(3, len(spans)):
         for i in range(len(spans) - size + 1):
             s, e = spans[i][0], spans[i + size - 1][1]

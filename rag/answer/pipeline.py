@@ -30,7 +30,7 @@ from rag.answer.cite import (
     meaning_only,
     verify_answer,
 )
-from rag.answer.confidence import UNSURE_NOTICE, unconfirmed
+from rag.answer.confidence import unconfirmed
 from rag.answer.confirm import Confirmer
 from rag.answer.echo import is_degenerate, starts_as_echo, without_example_copies
 from rag.answer.evidence import EvidenceSelector, Selection
@@ -290,16 +290,9 @@ class AnswerPipeline:
         yield from self._finish(answer, self.flag_unsure(answer, result), t0)
 
     def flag_unsure(self, answer: Answer, result: Verification | None) -> Verification | None:
-        """``result`` with its citations marked not verified, and a notice on ``answer``, when
-        ``answer`` is a short answer the model wrote unsure of its words
-        (:func:`rag.answer.confidence.unconfirmed`); ``result`` unchanged otherwise."""
-        if result is None or not self.short(answer.standalone_question or answer.question):
-            return result
-        flagged = unconfirmed(result.citations, answer.confidence, self.settings.unsure_below)
-        if flagged is None:
-            return result
-        answer.notices.append(UNSURE_NOTICE[answer.language].format(confidence=answer.confidence))
-        return replace(result, citations=flagged)
+        """``result`` shown unconfirmed if ``answer`` is short and unsure (confidence.unconfirmed)."""
+        long = result is None or not self.short(answer.standalone_question or answer.question)
+        return result if long else unconfirmed(answer, result, self.settings.unsure_below)
 
     def _generate(self, messages: Messages, timings: Timings, t0: float,
                   echo_of: str | None = None) -> Generator[Event, None, str]:
