@@ -71,3 +71,20 @@ def test_conversation_download_has_questions_answers_and_sources(make_assistant)
     assert [t["question"] for t in data["turns"]] == [a.question for a in session.answers]
     cited = data["turns"][0]["citations"][0]
     assert cited["quote"] == c.quote and cited["doc_id"] == c.doc_id and "date" in cited
+
+
+def test_conversation_downloads_stay_in_one_folder_that_is_bounded_and_removed(make_assistant, monkeypatch):
+    import ui.app as app
+
+    monkeypatch.setattr(app, "EXPORTS_KEPT", 3)
+    assistant = make_assistant(first_passage_reply)
+    ui = ChatUI(assistant, assistant.settings)
+    session = Session()
+    *_, (_, _, session, _, _) = ui.respond(QUESTION, [], session)
+    paths = [Path(ui.export(session)[0]["value"]) for _ in range(5)]
+    root = Path(ui._exports.name)
+    assert all(p.parent.parent == root for p in paths)  # nothing strewn across the temp folder
+    assert sorted(root.iterdir()) == sorted({p.parent for p in paths[-3:]})  # the newest three, no more
+    assert paths[-1].read_text(encoding="utf-8").startswith("# Conversation")
+    ui._exports.cleanup()  # what the server's end does
+    assert not root.exists()

@@ -12,6 +12,7 @@ of the ``/ask`` function at run time.
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 GENERIC_ERROR = "Something went wrong while answering; the details are in the server log. Try again."
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
+EXPORTS_KEPT = 50  # conversation downloads kept on disk while the server runs
 K_MIN, K_MAX = 1, 10
 LANGUAGE_CHOICES = [("Auto", "auto"), ("Français", "fr"), ("English", "en")]
 MODELS = [("Default (1.5B)", "default"), ("Small (0.5B)", "small"), ("GGUF file…", "gguf")]
@@ -83,6 +85,11 @@ class ChatUI:
         self.ready = threading.Event()
         self.ready.set()
         self.warm_error = ""
+        # Conversation downloads live under one folder, removed when the page's server ends
+        # (its finalizer); only the newest EXPORTS_KEPT are kept while it runs.
+        self._exports = tempfile.TemporaryDirectory(prefix="rag-conversations-")
+        self._exported = 0
+        self._exports_lock = threading.Lock()
 
     # ---------- first minute ----------
     def warm_up(self) -> None:
@@ -128,12 +135,24 @@ class ChatUI:
         answers = (session or Session()).answers
         if not answers:
             return gr.update(value=None, interactive=False), gr.update(value=None, interactive=False)
-        folder = Path(tempfile.mkdtemp(prefix="rag-conversation-"))
+        folder = self._export_folder()
         md, js = folder / "conversation.md", folder / "conversation.json"
         md.write_text(conversation_markdown(answers), encoding="utf-8")
         js.write_text(json.dumps({"turns": [a.to_dict() for a in answers]}, ensure_ascii=False, indent=1),
                       encoding="utf-8")
         return gr.update(value=str(md), interactive=True), gr.update(value=str(js), interactive=True)
+
+    def _export_folder(self) -> Path:
+        """A new folder for one download, the oldest ones beyond ``EXPORTS_KEPT`` removed
+        (each answer exports the whole conversation again: only the last of a tab is wanted,
+        and Gradio serves its own copy of what was returned)."""
+        root = Path(self._exports.name)
+        with self._exports_lock:
+            old = sorted(root.iterdir())  # named by a counter: oldest first
+            for stale in old[: max(0, len(old) + 1 - EXPORTS_KEPT)]:
+                shutil.rmtree(stale, ignore_errors=True)
+            self._exported += 1
+            return Path(tempfile.mkdtemp(prefix=f"{self._exported:09d}-", dir=root))
 
     # ---------- models ----------
     def model_name(self, preset: str, gguf_path: str = "") -> str:
@@ -296,7 +315,8 @@ def build_app(assistant: Assistant, settings: Settings, *, warm_up: bool = False
     if warm_up:
         ui.warm_up_in_background()
     preset, gguf = _initial_preset(settings)
-    with gr.Blocks(title="Actualités IA · questions sourcées") as demo:
+    # Gradio copies every file it serves into its cache: those older than a day go, hourly.
+    with gr.Blocks(title="Actualités IA · questions sourcées", delete_cache=(3600, 86400)) as demo:
         session = gr.State(Session())
         gr.HTML(
             '<header class="app-header"><h1>Actualités IA</h1>'
