@@ -92,6 +92,33 @@ def test_follow_up_is_rewritten_with_history(make_assistant):
     assert ans.standalone_question == "Combien Anthropic devrait-elle dépenser en 2024 ?"
 
 
+def test_a_question_naming_its_subject_is_not_rewritten_after_another(make_assistant):
+    """A complete question in a conversation goes through as asked: no LLM rewrite."""
+    a = make_assistant("Anthropic devrait dépenser environ 2,7 milliards de dollars en 2024 [1].")
+    convo = a.conversation()
+    convo.ask("Combien Anthropic devrait-elle dépenser en 2024 ?")
+    for question in ("Combien OpenAI a-t-elle levé ?", "How much money has OpenAI raised so far?",
+                     "Combien coûte le robot Atlas ?"):
+        calls = len(a.llm.calls)
+        ans = convo.ask(question)
+        assert ans.standalone_question is None
+        assert not any("Standalone question" in c[-1]["content"] for c in a.llm.calls[calls:])
+
+
+@pytest.mark.parametrize("rewrite", ["OpenAI a levé environ 1,5 milliards de dollars [2].", "NOT_IN_ARTICLES",
+                                     "Why did it raise so much?"])
+def test_a_rewrite_that_answers_or_changes_language_is_not_used(make_assistant, rewrite):
+    def reply(messages):
+        if "Standalone question" in messages[-1]["content"]:
+            return rewrite
+        return "Anthropic devrait dépenser environ 2,7 milliards de dollars en 2024 [1]."
+
+    convo = make_assistant(reply).conversation()
+    convo.ask("Combien Anthropic devrait-elle dépenser en 2024 ?")
+    ans = convo.ask("Pourquoi dépense-t-elle autant ?")
+    assert ans.standalone_question is None  # searched as asked, not as the model's answer
+
+
 @pytest.mark.parametrize("q", ["", "   ", "\x00\x01"])
 def test_empty_questions_are_refused(make_assistant, q):
     with pytest.raises(RagError, match="empty"):

@@ -27,8 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.pipeline import ABSTAIN_MESSAGE
-from rag.answer.prompt import LANGUAGE_INSTRUCTION
+from rag.answer.pipeline import ABSTAIN_MESSAGE, OTHER_LANGUAGE_MESSAGE
 from rag.answer.retrieve import Retriever
 from rag.assistant import Assistant
 from rag.errors import IndexCorruptError, LLMError
@@ -403,15 +402,27 @@ OTHER_LANGUAGES = {
 }
 
 
+LANGUAGE_NAMES = {"de": "German", "es": "Spanish", "zh": "Chinese", "ru": "Russian"}
+
+
 @pytest.mark.parametrize("lang", sorted(OTHER_LANGUAGES))
 def test_question_in_a_language_the_articles_do_not_use(lang, make_assistant):
-    """Detection only knows fr/en: the question is answered (prompt asks for that language)
-    or abstained in it; never a crash, never an unsupported claim."""
+    """The checks read French and English only: a question in another language is not sent to
+    the model; the user is told to ask in French or English, with the closest passages."""
     a = make_assistant(GOOD_EN)
     ans = a.ask(OTHER_LANGUAGES[lang])
-    assert_grounded_or_abstained(ans, a)
-    for messages in a.llm.calls:
-        assert LANGUAGE_INSTRUCTION[ans.language] in messages[-1]["content"].splitlines()
+    assert ans.abstained and ans.citations == [] and ans.passages
+    assert ans.answer == OTHER_LANGUAGE_MESSAGE[ans.language].format(name=LANGUAGE_NAMES[lang])
+    assert a.llm.calls == []
+
+
+def test_a_follow_up_in_another_language_is_not_rewritten(make_assistant):
+    convo = make_assistant(GOOD_EN).conversation()
+    convo.ask("Combien OpenAI devrait-elle perdre cette année ?")
+    calls = len(convo.assistant.llm.calls)
+    ans = convo.ask("Und Anthropic, wie viel wird es dieses Jahr verlieren?")
+    assert ans.abstained and "German" in ans.answer
+    assert len(convo.assistant.llm.calls) == calls  # neither rewritten nor answered
 
 
 # A plausible news paragraph carrying an order to the assistant.
@@ -620,8 +631,8 @@ def test_real_models_do_not_obey_an_order_planted_in_an_article(lang, real_injec
 def test_real_question_in_a_language_the_articles_do_not_use(lang, real_injected):
     assistant = real_injected[0]
     ans = assistant.ask(OTHER_LANGUAGES[lang])
-    assert OPENAI_DOC in [p.doc_id for p in ans.passages]  # cross-lingual retrieval still finds it
-    assert_grounded_or_abstained(ans, assistant)
+    assert OPENAI_DOC in [p.doc_id for p in ans.passages]  # cross-lingual retrieval still finds it: shown
+    assert ans.abstained and ans.answer == OTHER_LANGUAGE_MESSAGE[ans.language].format(name=LANGUAGE_NAMES[lang])
 
 
 @pytest.mark.slow

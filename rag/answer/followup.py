@@ -4,20 +4,41 @@ LLM call)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 
 from rag.answer.echo import QUESTION_WORDS
 from rag.answer.llm import LLM
-from rag.answer.prompt import build_rewrite_messages
+from rag.answer.markers import parse_markers
+from rag.answer.prompt import build_rewrite_messages, is_abstain_token
+from rag.text.analysis import detect_language, fold
+
+log = logging.getLogger(__name__)
 
 # Previous exchanges a conversation keeps for the rewriter (the chat UI and
 # Conversation alike); only the last one is sent to the LLM.
 MAX_TURNS = 6
 
-_FOLLOW_UP = re.compile(
-    r"^(et|and|what about|how about|qu'en est-il|pourquoi|why|combien|how much|et pour|and for)\b"
-    r"|\b(il|elle|ils|elles|lui|leur|celle-ci|celui-ci|it|its|they|their|them|this|that|ce|cette|cela|ça)\b",
+# Words that lean on the conversation: a connective opening an ellipsis ("Et Anthropic ?"),
+# a pronoun standing for something said before ("Combien a-t-elle levé ?" has no subject of
+# its own), a demonstrative naming something said before ("cette entreprise").
+_CONNECTIVE = re.compile(
+    r"^\W*(?:et|and|mais|but|what about|how about|qu['’]en est-il|et pour|and for|same for|idem)\b",
+    re.IGNORECASE,
+)
+# Not after a hyphen: French puts the subject pronoun after the verb in questions
+# ("Combien OpenAI devrait-elle perdre ?"), where it repeats the subject just named.
+_PRONOUN = re.compile(
+    r"(?<![-\w])(?:il|elle|ils|elles|lui|leur|leurs|celle-ci|celui-ci|ceux-ci|cela|ça|"
+    r"it|its|they|their|them|he|she|his|her|this one|that one)(?![-\w])",
+    re.IGNORECASE,
+)
+# A demonstrative of something said before, not of the time ("cette année", "this year").
+_DEMONSTRATIVE = re.compile(
+    r"(?<![-\w])(?:ce|cet|cette|ces|this|that|these|those)\s+(?!(?:année|annee|mois|semaine|trimestre|"
+    r"semestre|jour|matin|soir|siècle|decade|décennie|year|month|week|quarter|day|morning|century|"
+    r"time|fois|moment|période|period)\b)\w",
     re.IGNORECASE,
 )
 _ELLIPSIS = re.compile(
@@ -27,16 +48,42 @@ _ELLIPSIS = re.compile(
 _NAME = re.compile(r"(?<![\w'’])[A-Z][\w.&-]*(?:\s+[A-Z0-9][\w.&-]*)*")
 
 
-def looks_like_follow_up(question: str) -> bool:
-    """A short question, or one that leans on the conversation ("Et Anthropic ?").
+def own_names(question: str) -> list[str]:
+    """The names ``question`` gives itself: capitalised words after its first word, and a first
+    word written as a name is ("OpenAI", "GPT-4"), not as a sentence's first word.
 
-    >>> looks_like_follow_up("Et Anthropic ?"), looks_like_follow_up("Combien Mistral AI a-t-elle levé en juin 2024 ?")
-    (True, False)
+    >>> own_names("Combien OpenAI a-t-elle levé ?"), own_names("OpenAI valuation Feb 2024?"), own_names("Pourquoi ?")
+    (['OpenAI'], ['OpenAI', 'Feb 2024'], [])
     """
     words = question.split()
-    if len(words) <= 4:
+    if not words:
+        return []
+    start = len(question) - len(question.lstrip()) + len(words[0])
+    names = [m.group() for m in _NAME.finditer(question, start)]
+    first = words[0].strip("¿¡\"'«“")
+    if re.search(r"[A-Z0-9]", first[1:]) and first.lower() not in QUESTION_WORDS:
+        names.insert(0, first.rstrip("?!.,;:"))
+    return names
+
+
+def looks_like_follow_up(question: str) -> bool:
+    """Whether ``question`` leans on the conversation: an ellipsis ("Et Anthropic ?"), a pronoun
+    or a demonstrative for something said before, or a short question naming nothing.
+
+    A question that names its own subject stands alone, however short ("Combien OpenAI a-t-elle
+    levé ?" asked after a question about Anthropic is about OpenAI).
+
+    >>> [looks_like_follow_up(q) for q in ("Et Anthropic ?", "Pourquoi ?", "Combien a-t-elle levé ?",
+    ...  "Et en 2025 ?", "Quel est le montant de cette levée ?", "Combien d'employés ?")]
+    [True, True, True, True, True, True]
+    >>> [looks_like_follow_up(q) for q in ("Combien OpenAI a-t-elle levé ?", "Pourquoi NimbusAI a-t-elle fermé ?",
+    ...  "Combien OpenAI devrait-elle perdre cette année ?", "OpenAI valuation Feb 2024?",
+    ...  "How much will Meta spend this year?")]
+    [False, False, False, False, False]
+    """
+    if _CONNECTIVE.search(question) or _PRONOUN.search(question) or _DEMONSTRATIVE.search(question):
         return True
-    return bool(_FOLLOW_UP.search(question)) and len(words) <= 8
+    return not own_names(question) and len(question.split()) <= 6
 
 
 def substitute_entity(previous: str, follow_up: str) -> str | None:
@@ -70,7 +117,8 @@ def rewrite_question(question: str, history: Sequence[tuple[str, str]], llm: LLM
     """A standalone form of a follow-up ``question``, using the conversation ``history``.
 
     A question that does not look like a follow-up is returned as it is; the
-    LLM is asked only when swapping a name is not enough.
+    LLM is asked only when swapping a name is not enough, and its rewrite is kept
+    only when it is a question like the one asked (:func:`acceptable_rewrite`).
     """
     if not history or not looks_like_follow_up(question):
         return question
@@ -80,4 +128,34 @@ def rewrite_question(question: str, history: Sequence[tuple[str, str]], llm: LLM
     messages = build_rewrite_messages(history[-1:], question)
     text = "".join(llm.stream_chat(messages, max_tokens=48, temperature=0.0, stop=["\n"]))
     text = text.strip().strip('"').strip()
-    return text if 3 <= len(text) <= 400 else question
+    if acceptable_rewrite(question, text):
+        return text
+    log.info("follow-up rewrite %r refused; the question is searched as asked", text)
+    return question
+
+
+def acceptable_rewrite(question: str, rewrite: str) -> bool:
+    """Whether the LLM's ``rewrite`` of ``question`` can stand for it.
+
+    The rewriter shares the answering prompt's prefix (llama.cpp keeps it cached), so the
+    1.5B model sometimes answers instead of rewriting ("OpenAI a levé 1,5 milliards de
+    dollars [2].", or the abstain token), or translates the question. A rewrite is kept only
+    when it is a question (ends with "?"), without citation markers or the abstain token, in
+    the question's language, keeping every name the user typed.
+
+    >>> q = "Pourquoi a-t-elle fermé ?"
+    >>> acceptable_rewrite(q, "Pourquoi NimbusAI a-t-elle fermé ?")
+    True
+    >>> [acceptable_rewrite(q, r) for r in ("NimbusAI a fermé faute de fonds [1].", "NOT_IN_ARTICLES",
+    ...  "Why did NimbusAI close?", "Pourquoi NimbusAI a-t-elle fermé")]
+    [False, False, False, False]
+    >>> acceptable_rewrite("Et sa valorisation chez Mistral ?", "Quelle est la valorisation d'Anthropic ?")
+    False
+    """
+    text = rewrite.strip()
+    if not 3 <= len(text) <= 400 or not text.endswith("?") or is_abstain_token(text) or parse_markers(text):
+        return False
+    if detect_language(text) != detect_language(question):
+        return False
+    folded = fold(text)
+    return all(fold(name) in folded for name in own_names(question))

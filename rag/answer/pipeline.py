@@ -68,7 +68,7 @@ from rag.answer.rivals import against_rivals
 from rag.errors import RagError
 from rag.records import Answer, Excerpt, Passage, Timings
 from rag.settings import Settings
-from rag.text.analysis import detect_language
+from rag.text.analysis import detect_language, other_language
 from rag.text.numbers import rejoin_split_groups
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,10 @@ Messages = list[dict[str, str]]
 ABSTAIN_MESSAGE = {
     "fr": "Les articles ne le disent pas : aucun passage indexé ne répond à cette question.",
     "en": "The articles do not say: no indexed passage answers this question.",
+}
+OTHER_LANGUAGE_MESSAGE = {  # no claim can be checked against a question the checks cannot read
+    "fr": "Posez la question en français ou en anglais : elle semble écrite en {name}.",
+    "en": "Please ask in French or English: this question seems to be in {name}.",
 }
 TRUNCATED_NOTICE = {
     "fr": "La question a été tronquée à {n} caractères.",
@@ -145,6 +149,7 @@ class Prepared:
     messages: Messages | None = None
     evidence: list[Passage] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # what the LLM sees of each evidence passage
+    refusal: str = ""  # shown instead of the abstention message
 
 
 class AnswerPipeline:
@@ -201,8 +206,8 @@ class AnswerPipeline:
         text, truncated = clean_question(question, settings.max_question_chars)
         lang = language if language in ("fr", "en") else self.language_of(text)
         notices = [TRUNCATED_NOTICE[lang].format(n=settings.max_question_chars)] if truncated else []
-        standalone = text
-        if history:
+        standalone, foreign = text, other_language(text)
+        if history and not foreign:
             yield "status", "rewriting follow-up"
             standalone = rewrite_question(text, history, self._get_llm())
         yield "status", "retrieving"
@@ -212,6 +217,9 @@ class AnswerPipeline:
                         timings=Timings(retrieve_ms=round(retrieve_ms, 2)),
                         standalone_question=standalone if standalone != text else None, notices=notices)
         prepared = Prepared(answer=answer, standalone=standalone)
+        if foreign:  # the closest passages are still shown
+            prepared.refusal = OTHER_LANGUAGE_MESSAGE[lang].format(name=foreign)
+            return prepared
         dense_scored = settings.channels != "lexical"
         if not passages or (dense_scored and max(p.score for p in passages) < MIN_RELEVANCE
                             and not names_found(standalone, lang, passages)):
@@ -235,7 +243,7 @@ class AnswerPipeline:
                                             since=since, until=until)
         answer, messages = prepared.answer, prepared.messages
         if messages is None:
-            yield from self._finish(answer, None, t0)
+            yield from self._finish(answer, None, t0, prepared.refusal)
             return
         standalone, lang = prepared.standalone, answer.language
         quoted = self.quoted_overview(prepared)
@@ -476,17 +484,18 @@ class AnswerPipeline:
             return None
         return result
 
-    def _finish(self, answer: Answer, result: Verification | None, t0: float) -> Iterator[Event]:
-        self.complete(answer, result)
+    def _finish(self, answer: Answer, result: Verification | None, t0: float, refusal: str = "") -> Iterator[Event]:
+        self.complete(answer, result, refusal)
         answer.timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
         yield "answer", answer
 
-    def complete(self, answer: Answer, result: Verification | None) -> Answer:
-        """Fill ``answer`` from its verification: the abstention when ``result`` is None, else
-        the verified text and its citations with their documents' checksums, dates and outlets."""
+    def complete(self, answer: Answer, result: Verification | None, refusal: str = "") -> Answer:
+        """Fill ``answer`` from its verification: the abstention (``refusal``, or the articles do
+        not say) when ``result`` is None, else the verified text and its citations with their
+        documents' checksums, dates and outlets."""
         if result is None:  # abstain
             answer.abstained = True
-            answer.answer = ABSTAIN_MESSAGE[answer.language]
+            answer.answer = refusal or ABSTAIN_MESSAGE[answer.language]
             answer.citations = []
             answer.unsupported_sentences = []
         else:

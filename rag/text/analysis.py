@@ -212,15 +212,55 @@ def identify_language(text: str) -> str | None:
     return lang if lang in _STOP else None
 
 
-@lru_cache(maxsize=1)
-def _langid_identifier() -> Any:
-    """py3langid restricted to fr/en, or None when it is not installed (optional)."""
+# Names of the languages a question is most often asked in besides French and English.
+_LANGUAGE_NAMES = {"de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch",
+                   "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "ar": "Arabic",
+                   "pl": "Polish", "tr": "Turkish", "uk": "Ukrainian", "sv": "Swedish"}
+# Letters of scripts the articles' two languages do not use (Cyrillic, Greek, Arabic, Hebrew, CJK…).
+_OTHER_SCRIPT = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def other_language(text: str, *, min_probability: float = 0.7) -> str | None:
+    """The language of ``text`` when it is clearly neither French nor English, else None.
+
+    Clearly: no French or English function word, and either most of its letters in another
+    script, or py3langid (all its languages) at least ``min_probability`` sure. A terse
+    question of names ("Jean Moulin arrestation") has no function word either, but py3langid
+    is never sure of it.
+
+    >>> [other_language(q) for q in ("Wie viel Geld wird OpenAI dieses Jahr verlieren?", "OpenAI今年将亏损多少钱？",
+    ...  "Сколько денег потеряет OpenAI в этом году?")]
+    ['German', 'Chinese', 'Russian']
+    >>> [other_language(q) for q in ("OpenAI valuation Feb 2024?", "Jean Moulin arrestation", "Combien OpenAI perd-elle ?")]
+    [None, None, None]
+    """
+    if any(marker_votes(text)):
+        return None
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(bool(_OTHER_SCRIPT.match(c)) for c in letters) > len(letters) / 2:
+        identifier = _langid_identifier(restricted=False)
+        code = identifier.classify(text)[0] if identifier is not None else ""
+        return _LANGUAGE_NAMES.get(code, "another language")
+    identifier = _langid_identifier(restricted=False)
+    if identifier is None or not text.strip():
+        return None
+    code, probability = identifier.classify(text)
+    if code in LANGUAGES or probability < min_probability:
+        return None
+    return _LANGUAGE_NAMES.get(code, code)
+
+
+@lru_cache(maxsize=2)
+def _langid_identifier(restricted: bool = True) -> Any:
+    """py3langid restricted to fr/en (or all its languages, with probabilities), or None when it
+    is not installed (optional)."""
     try:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
     except ImportError:
         return None
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
-    identifier.set_languages(list(LANGUAGES))
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=not restricted)
+    if restricted:
+        identifier.set_languages(list(LANGUAGES))
     return identifier
 
 
