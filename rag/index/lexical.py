@@ -30,7 +30,7 @@ import numpy as np
 from rag.text.analysis import LANGUAGES, tokenize
 from rag.text.lexicon import translate_stems
 
-__all__ = ["FORMAT_VERSION", "LexicalIndex"]
+__all__ = ["FORMAT_VERSION", "LexicalIndex", "state_problem"]
 
 # Bump when the saved arrays or the analyser change meaning (a new stop list or
 # stemmer makes old terms unreachable): loading then asks for a rebuild.
@@ -40,6 +40,24 @@ _STATE_KEYS = frozenset({"vocabulary", "indptr", "indices", "weights", "language
 
 # Weight of a lexicon translation relative to a word of the query itself.
 TRANSLATION_WEIGHT = 0.6
+
+
+def state_problem(state: Mapping[str, Any]) -> str | None:
+    """Why a saved state cannot be used (another format version, missing arrays), or None.
+
+    The store checks it when it loads an index, so the refusal can name the index folder.
+
+    >>> state_problem({"format_version": 0}), state_problem({"format_version": FORMAT_VERSION}) is None
+    ('lexical index format version 0 is not supported (expected 1)', False)
+    """
+    try:
+        version = int(state.get("format_version", -1))
+    except (TypeError, ValueError):
+        version = -1
+    if version != FORMAT_VERSION:
+        return f"lexical index format version {version} is not supported (expected {FORMAT_VERSION})"
+    missing = sorted(_STATE_KEYS - set(state))
+    return f"lexical index state lacks {missing}" if missing else None
 
 
 class LexicalIndex:
@@ -240,15 +258,9 @@ class LexicalIndex:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> LexicalIndex:
         """Rebuild an index from :meth:`to_state`; refuses other format versions."""
-        version = int(state.get("format_version", -1))
-        if version != FORMAT_VERSION:
-            raise ValueError(
-                f"lexical index format version {version} is not supported "
-                f"(expected {FORMAT_VERSION}); rebuild the index"
-            )
-        missing = sorted(_STATE_KEYS - set(state))
-        if missing:
-            raise ValueError(f"lexical index state lacks {missing}; rebuild the index")
+        problem = state_problem(state)
+        if problem:
+            raise ValueError(f"{problem}; rebuild the index")
         return cls(
             vocabulary=[str(t) for t in state["vocabulary"]],
             indptr=np.asarray(state["indptr"]),

@@ -150,7 +150,7 @@ class Library:
             target = uploads / f"{stem}-{n}{suffix}"
         doc_id = str(target.relative_to(Path(s.docs_dir)))
         doc, _ = load_file(source, doc_id=doc_id, max_bytes=int(max_bytes))
-        doc = replace(doc, source=str(target))
+        doc = replace(doc, source=str(target.absolute()))
         with self._lock:
             duplicate = next((d.doc_id for d in self.data.documents.values() if d.sha256 == doc.sha256), None)
             if duplicate:

@@ -6,11 +6,14 @@ duplicate of Z) so a messy folder never stops the rest from being indexed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 import os
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -123,16 +126,35 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
 
 
 def extract_title(text: str) -> str:
-    """First non-empty line (Markdown heading marks removed), at most 200 chars.
+    """First non-empty line (Markdown marks removed) that is not labelled metadata, at most 200 chars.
+
+    A ``Titre :``/``Title:`` line gives the title without its label; ``Date :``,
+    ``Source :``, ``Auteur :``, ``Publié le …`` lines at the head are never the title.
+    Only the metadata is read: the document text is left as it is.
 
     >>> extract_title("\\n# Le titre\\nCorps")
     'Le titre'
+    >>> extract_title("Date : 2024-05-02\\nHélios lève 45 M€\\nCorps"), extract_title("Titre : Hélios\\nCorps")
+    ('Hélios lève 45 M€', 'Hélios')
+    >>> extract_title(" date 2023-10 La Silicon Valley a misé gros")
+    'La Silicon Valley a misé gros'
     """
-    for line in text.split("\n"):
-        line = line.strip().lstrip("#").strip()
-        line = DATE_PREFIX.sub("", line).strip() or line
-        if line:
+    from rag.news.dates import HEAD_LINES, metadata_line, strip_marks
+
+    head = 0
+    for raw in text.split("\n"):
+        line = strip_marks(raw)
+        if not line:
+            continue
+        head += 1
+        dated = DATE_PREFIX.match(line)
+        if dated and line[dated.end():].strip():  # " date 2023-10 Le titre…": the title follows the date
+            return line[dated.end():].strip()[:200]
+        meta = metadata_line(line) if head <= HEAD_LINES else None
+        if meta is None:
             return line[:200]
+        if meta[0] in ("titre", "title") and meta[1]:
+            return meta[1][:200]
     return ""
 
 
@@ -166,23 +188,85 @@ def _html_text(raw: str) -> tuple[str, str | None]:
     return text, title
 
 
-def _pdf_text(path: Path) -> tuple[str, str | None]:
+class _PdfRepairs(logging.Handler):
+    """Collects what pypdf logs while one thread reads one file, instead of printing it.
+
+    pypdf logs a WARNING for every defect it works around ("EOF marker not found",
+    "Ignoring wrong pointing object 6 0"): printed as they come, they interleave with
+    the report of ``rag index`` and name no file. They become one line per file.
+    """
+
+    _lock = threading.Lock()
+    _active = 0  # readers in progress: pypdf's records stay off the terminal while any runs
+    _propagate = True
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            try:
+                self.messages.append(" ".join(record.getMessage().split()))
+            except Exception:  # a record that cannot be formatted still counts as a repair
+                self.messages.append(str(record.msg))
+
+    @classmethod
+    @contextlib.contextmanager
+    def collect(cls) -> Iterator[list[str]]:
+        logger = logging.getLogger("pypdf")
+        handler = cls()
+        with cls._lock:
+            if cls._active == 0:
+                cls._propagate = logger.propagate
+                logger.propagate = False
+            cls._active += 1
+            logger.addHandler(handler)
+        try:
+            yield handler.messages
+        finally:
+            with cls._lock:
+                logger.removeHandler(handler)
+                cls._active -= 1
+                if cls._active == 0:
+                    logger.propagate = cls._propagate
+
+
+def pdf_note(repairs: list[str]) -> str:
+    """The load note of a PDF: ``pdf``, plus how many defects pypdf worked around.
+
+    >>> pdf_note([])
+    'pdf'
+    >>> pdf_note(["invalid pdf header: b'this '", "EOF marker not found"])
+    "pdf, read despite 2 defects (invalid pdf header: b'this '; …): its text may be incomplete"
+    """
+    if not repairs:
+        return "pdf"
+    first = repairs[0][:80] + ("; …" if len(repairs) > 1 else "")
+    return (f"pdf, read despite {len(repairs)} defect{'s' if len(repairs) > 1 else ''} ({first}): "
+            "its text may be incomplete")
+
+
+def _pdf_text(path: Path) -> tuple[str, str | None, list[str]]:
+    """The text of a PDF, its creation date, and the defects pypdf worked around while reading it."""
     try:
         from pypdf import PdfReader
     except ImportError as exc:  # pragma: no cover
         from rag.errors import missing_dependency
 
         raise missing_dependency("pypdf", "Reading PDF") from exc
-    try:
-        reader = PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        created = (reader.metadata or {}).get("/CreationDate")
-    except Exception as exc:  # pypdf raises many types on malformed files
-        raise IngestError(f"unreadable PDF ({type(exc).__name__}: {exc})") from exc
+    with _PdfRepairs.collect() as repairs:
+        try:
+            reader = PdfReader(str(path))
+            pages = [page.extract_text() or "" for page in reader.pages]
+            created = (reader.metadata or {}).get("/CreationDate")
+        except Exception as exc:  # pypdf raises many types on malformed files
+            raise IngestError(f"unreadable PDF ({type(exc).__name__}: {exc})") from exc
     text = "\n".join(p.strip() for p in pages if p.strip())
     if not text.strip():
         raise IngestError("the PDF has no extractable text (scanned image?)")
-    return text, str(created) if created else None
+    return text, str(created) if created else None, list(repairs)
 
 
 def load_file(path: str | os.PathLike[str], *, doc_id: str | None = None, max_bytes: int | None = None,
@@ -212,8 +296,10 @@ def load_file(path: str | os.PathLike[str], *, doc_id: str | None = None, max_by
     created: str | None = None
     try:
         if suffix == ".pdf":
-            text, created = _pdf_text(path)
-            note = "pdf"
+            text, created, repairs = _pdf_text(path)
+            note = pdf_note(repairs)
+            if repairs:  # the report prints no line for a loaded file: this is its one line
+                log.warning("%s %s", path.name, note.removeprefix("pdf, "))
         else:
             text, encoding = decode_bytes(path.read_bytes())
             note = f"decoded as {encoding}"
@@ -234,7 +320,7 @@ def load_file(path: str | os.PathLike[str], *, doc_id: str | None = None, max_by
         doc_id=doc_id,
         title=(title or extract_title(text)),
         text=text,
-        source=str(path),
+        source=str(path.absolute()),  # a rebuild reads it again, from whatever folder it is run
         sha256=sha256_text(text),
         language=detect_language(text[:2000]),
         **meta,

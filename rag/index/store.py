@@ -153,6 +153,17 @@ class IndexData:
 
 
 
+def rebuild_advice(index_dir: Path) -> str:
+    """The sentence every refusal ends with: the command that rebuilds *this* index.
+
+    It names the folder, so following it never rebuilds another index (``./index``).
+
+    >>> rebuild_advice(Path("/data/idx"))
+    'Rebuild the index with `rag index --rebuild --index-dir /data/idx`.'
+    """
+    return f"Rebuild the index with `rag index --rebuild --index-dir {index_dir}`."
+
+
 def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     path = index_dir / MANIFEST
     if not path.exists():
@@ -161,14 +172,58 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
         manifest = json.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexCorruptError(
-            f"{path} is unreadable ({_reason(exc)}). Rebuild the index with `rag index --rebuild`."
+            f"{path} is unreadable ({_reason(exc)}). {rebuild_advice(index_dir)}"
         ) from exc
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
         raise IndexCorruptError(
-            f"{path} is not an index manifest (a JSON object with the index's files). "
-            f"Rebuild the index with `rag index --rebuild --index-dir {index_dir}`."
+            f"{path} is not an index manifest (a JSON object with the index's files). {rebuild_advice(index_dir)}"
         )
     return manifest
+
+
+_DOCUMENTS_FILE = re.compile(r"^documents-(\d+)\.jsonl$")
+
+
+def read_documents(index_dir: Path) -> dict[str, Document]:
+    """The documents of the index in ``index_dir``, as far as they can still be read.
+
+    For a rebuild, which must know what the index held (and where each article came
+    from) even when the index is damaged: the manifest's documents file when the
+    manifest is readable, else the newest ``documents-<gen>.jsonl``; unreadable lines
+    are skipped, and so is a document whose text no longer matches its sha256 (the
+    file's checksum is not required: the point is to read a damaged index).
+    Returns ``{}`` when nothing can be read.
+    """
+    name: str | None = None
+    try:
+        manifest = read_manifest(index_dir) or {}
+        info = (manifest.get("files") or {}).get("documents")
+        name = info.get("name") if isinstance(info, dict) and isinstance(info.get("name"), str) else None
+    except (IndexCorruptError, AttributeError):
+        name = None
+    if name is None or not (index_dir / name).is_file():
+        try:
+            found = [(int(m.group(1)), p.name) for p in index_dir.iterdir() if (m := _DOCUMENTS_FILE.match(p.name))]
+        except OSError:
+            found = []
+        name = max(found)[1] if found else None
+    if name is None:
+        return {}
+    docs: dict[str, Document] = {}
+    try:
+        lines = (index_dir / name).read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        try:
+            doc = Document.from_dict(json.loads(line))
+        except (ValueError, TypeError, AttributeError):
+            continue
+        # A document whose text no longer hashes to its sha256 was altered on disk: not kept.
+        if (isinstance(doc.doc_id, str) and isinstance(doc.source, str) and isinstance(doc.text, str)
+                and hashlib.sha256(doc.text.encode("utf-8")).hexdigest() == doc.sha256):
+            docs[doc.doc_id] = doc
+    return docs
 
 
 def _reason(exc: BaseException) -> str:
@@ -281,6 +336,17 @@ def check_compatible(manifest: dict[str, Any], index_dir: Path, embedder_id: str
             f"The manifest of the index in {index_dir} is incomplete (no embedder or files). "
             f"Rebuild it with `rag index --rebuild --index-dir {index_dir}`."
         )
+    # A hand-edited or half-copied manifest: refused here rather than failing later on a missing key.
+    chunking = manifest.get("chunking")
+    files_ok = all(isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("sha256"), str)
+                   for f in manifest["files"].values())
+    if (not files_ok or "documents" not in manifest["files"] or not isinstance(embedder.get("dim"), int)
+            or not isinstance(chunking, dict) or not all(isinstance(chunking.get(k), int) for k in ("size", "overlap"))
+            or not isinstance(manifest.get("generation", 0), int)):
+        raise IndexCorruptError(
+            f"The manifest of the index in {index_dir} is incomplete (bad files, embedder, chunking or generation). "
+            f"Rebuild it with `rag index --rebuild --index-dir {index_dir}`."
+        )
     if embedder_id is not None and built_with != embedder_id:
         raise IndexMismatchError(
             f"The index in {index_dir} was built with the embedder '{built_with}', "
@@ -299,7 +365,7 @@ def load_index(index_dir: Path, *, embedder_id: str | None = None, verify: bool 
     for _key, info in files.items():
         path = index_dir / info["name"]
         if not path.exists():
-            raise IndexCorruptError(f"{path} is missing. Rebuild the index with `rag index --rebuild --index-dir {index_dir}`.")
+            raise IndexCorruptError(f"{path} is missing. {rebuild_advice(index_dir)}")
         try:
             altered = verify and file_sha256(path) != info["sha256"]
         except OSError as exc:
@@ -309,8 +375,7 @@ def load_index(index_dir: Path, *, embedder_id: str | None = None, verify: bool 
             ) from exc
         if altered:
             raise IndexCorruptError(
-                f"{path} is truncated or altered (checksum mismatch). "
-                f"Rebuild the index with `rag index --rebuild --index-dir {index_dir}`."
+                f"{path} is truncated or altered (checksum mismatch). {rebuild_advice(index_dir)}"
             )
     try:
         docs = [Document.from_dict(json.loads(line)) for line in (index_dir / files["documents"]["name"]).read_text("utf-8").splitlines()]
@@ -330,9 +395,17 @@ def load_index(index_dir: Path, *, embedder_id: str | None = None, verify: bool 
 
             faiss_index = deserialize((index_dir / files["vectors"]["name"]).read_bytes())
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexCorruptError(f"The index in {index_dir} cannot be read ({exc}). Rebuild it with `rag index --rebuild`.") from exc
+        raise IndexCorruptError(f"The index in {index_dir} cannot be read ({exc}). {rebuild_advice(index_dir)}") from exc
     if embeddings.shape[0] != len(chunks):
-        raise IndexCorruptError(f"The index in {index_dir} is inconsistent. Rebuild it with `rag index --rebuild`.")
+        raise IndexCorruptError(f"The index in {index_dir} is inconsistent (a vector per chunk expected). "
+                                f"{rebuild_advice(index_dir)}")
+    if lexical is not None:
+        from rag.index.lexical import state_problem
+
+        problem = state_problem(lexical)
+        if problem:  # an index written by another version: say so now, not at the first question
+            raise IndexMismatchError(f"The index in {index_dir} cannot be searched by words ({problem}). "
+                                     f"{rebuild_advice(index_dir)}")
     if manifest["chunking"].get("context") != CHUNK_CONTEXT:
         # Still usable, but its chunks lack what retrieval now relies on (found when an
         # evaluation silently ran on an index built before the titles were added).
