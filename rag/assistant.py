@@ -12,14 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rag.answer.claims import DEFAULT_CHECKS, MEANING_CHECKS
 from rag.answer.judge import LexicalJudge, SupportJudge
 from rag.answer.llm import LLM, LlamaCppLLM
-from rag.answer.news import parse_bound
+from rag.answer.news import in_range, parse_bound
 from rag.answer.pipeline import AnswerPipeline, AnswerStream, Event, clean_question
 from rag.answer.retrieve import Retriever
 from rag.conversation import Conversation
@@ -28,10 +30,84 @@ from rag.index.embed import Embedder, SentenceTransformerEmbedder
 from rag.index.library import Library
 from rag.index.store import IndexData
 from rag.index.sync import IndexReport
-from rag.records import Answer, Excerpt, Passage
+from rag.records import Answer, Document, Excerpt, Passage
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
+
+NO_ARTICLE_IN_RANGE = {
+    "fr": "Aucun article indexé n'est daté {range} ({dated} article(s) daté(s) hors de cette période{undated}).",
+    "en": "No indexed article is dated {range} ({dated} dated article(s) outside it{undated}).",
+}
+UNDATED = {"fr": ", {n} sans date", "en": ", {n} undated"}
+NO_PASSAGE_IN_RANGE = {
+    "fr": "Aucun passage des {n} article(s) datés {range} ne se rapporte à la question.",
+    "en": "No passage of the {n} article(s) dated {range} matches the question.",
+}
+
+
+def date_bounds(since: str | dt.date | None, until: str | dt.date | None) -> tuple[dt.date | None, dt.date | None]:
+    """``since``/``until`` as the first and last day they allow; a bad date or an inverted
+    range is a :class:`RagError`.
+
+    >>> date_bounds("2024-03", "2024")
+    (datetime.date(2024, 3, 1), datetime.date(2024, 12, 31))
+    >>> date_bounds("2025", "2023")
+    Traceback (most recent call last):
+    ...
+    rag.errors.RagError: --since/--until: the range is empty: since 2025 is after until 2023.
+    """
+    try:
+        first = parse_bound(since or None)
+        last = parse_bound(until or None, end=True)
+    except ValueError as exc:
+        raise RagError(f"--since/--until: {exc}") from exc
+    if first is not None and last is not None and first > last:
+        raise RagError(f"--since/--until: the range is empty: since {since} is after until {until}.")
+    return first, last
+
+
+def _range_text(since: dt.date | None, until: dt.date | None, lang: str) -> str:
+    """The date range in words: ``between 2024-01-01 and 2024-12-31``, ``from …``, ``until …``."""
+    words = {"fr": ("entre {} et {}", "à partir du {}", "jusqu'au {}"),
+             "en": ("between {} and {}", "from {}", "until {}")}[lang if lang == "fr" else "en"]
+    if since and until:
+        return words[0].format(since, until)
+    return words[1].format(since) if since else words[2].format(until)
+
+
+def date_range_notice(documents: Mapping[str, Document], since: dt.date | None, until: dt.date | None,
+                      lang: str) -> str | None:
+    """Why a date-bounded question found no passage: no article is dated in the range (and
+    how many have no date, which no range includes), or none of those in it matches.
+
+    >>> docs = {"a": Document("a", "A", "", "a.txt", "h", date="2023"), "b": Document("b", "B", "", "b.txt", "h")}
+    >>> date_range_notice(docs, dt.date(2025, 1, 1), None, "en")
+    'No indexed article is dated from 2025-01-01 (1 dated article(s) outside it, 1 undated).'
+    >>> date_range_notice(docs, None, dt.date(2023, 12, 31), "en")
+    'No passage of the 1 article(s) dated until 2023-12-31 matches the question.'
+    >>> date_range_notice(docs, None, None, "en") is None
+    True
+    """
+    if since is None and until is None:
+        return None
+    lang = lang if lang == "fr" else "en"
+    span = _range_text(since, until, lang)
+    inside = sum(in_range(d, since, until) for d in documents.values())
+    if inside:
+        return NO_PASSAGE_IN_RANGE[lang].format(n=inside, range=span)
+    undated = sum(d.day is None for d in documents.values())
+    return NO_ARTICLE_IN_RANGE[lang].format(range=span, dated=len(documents) - undated,
+                                            undated=UNDATED[lang].format(n=undated) if undated else "")
+
+
+def _overlap_ms(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Milliseconds that two ``perf_counter`` spans share.
+
+    >>> _overlap_ms((1.0, 3.0), (2.0, 10.0)), _overlap_ms((1.0, 2.0), (3.0, 4.0))
+    (1000.0, 0.0)
+    """
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0])) * 1000
 
 
 class Assistant:
@@ -49,6 +125,15 @@ class Assistant:
         self._judge = judge
         self._retriever: Retriever | None = None
         self._lock = threading.RLock()
+        # When the local model was loaded (perf_counter span): an answer that waited for it
+        # reports its time to first token without it, and the load on its own.
+        self._llm_load: tuple[float, float] | None = None
+
+    @property
+    def model_load_s(self) -> float | None:
+        """Seconds the local model took to load (resolve, assemble and read the GGUF);
+        None until it is loaded, or when answers come from a server or an injected LLM."""
+        return None if self._llm_load is None else self._llm_load[1] - self._llm_load[0]
 
     @classmethod
     def open(cls, index_dir: str | Path | None = None, *, settings: Settings | None = None,
@@ -132,9 +217,14 @@ class Assistant:
             if self._llm is None:
                 from rag.answer.models import resolve_model
 
+                started = time.perf_counter()
                 path = resolve_model(self.settings.model, self.settings.model_cache)
-                self._llm = LlamaCppLLM(path, n_ctx=self.settings.n_ctx, n_threads=self.settings.threads,
-                                        n_batch=self.settings.n_batch)
+                llm = LlamaCppLLM(path, n_ctx=self.settings.n_ctx, n_threads=self.settings.threads,
+                                  n_batch=self.settings.n_batch)
+                llm.llama  # noqa: B018 -- load now, timed, rather than inside the first answer's first token
+                self._llm_load = (started, time.perf_counter())
+                log.info("model %s loaded in %.1f s", path.name, self.model_load_s)
+                self._llm = llm
             return self._llm
 
     @property
@@ -186,15 +276,37 @@ class Assistant:
         """The answer pipeline as events: ("status", str), ("token", str), ("answer", Answer).
 
         ``since``/``until`` (ISO dates, ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, default from
-        settings) keep only passages of articles dated within them, bounds included."""
-        try:
-            first = parse_bound(since or self.settings.since or None)
-            last = parse_bound(until or self.settings.until or None, end=True)
-        except ValueError as exc:
-            raise RagError(f"--since/--until: {exc}") from exc
+        settings) keep only passages of articles dated within them, bounds included; a bad
+        date or an inverted range raises :class:`RagError` here, before any event."""
+        first, last = date_bounds(since or self.settings.since or None, until or self.settings.until or None)
+        return self._events(question, k=k, history=history, language=language, since=first, until=last)
+
+    def _events(self, question: str, *, k: int | None, history: list[tuple[str, str]] | None,
+                language: str | None, since: dt.date | None, until: dt.date | None) -> Iterator[Event]:
         self.refresh()
-        yield from self.pipeline().events(question, k=k, history=history, language=language,
-                                          since=first, until=last)
+        started = time.perf_counter()
+        for kind, value in self.pipeline().events(question, k=k, history=history, language=language,
+                                                  since=since, until=until):
+            if kind == "answer":
+                self._finish(value, started, since, until)
+            yield kind, value
+
+    def _finish(self, answer: Answer, started: float, since: dt.date | None, until: dt.date | None) -> None:
+        """What the pipeline leaves to the facade: each citation's chunk id, the timings
+        without the model load, and why a date range left no passage."""
+        retriever = self.retriever
+        answer.citations = [replace(c, chunk_id=retriever.chunk_id_holding(c.doc_id, c.start, c.end) or c.chunk_id)
+                            for c in answer.citations]
+        t = answer.timings
+        if self._llm_load is not None:  # the model loaded (or was waited for) during this answer
+            waited = _overlap_ms(self._llm_load, (started, started + t.total_ms / 1000))
+            if waited:
+                t.ttft_ms = round(max(0.0, t.ttft_ms - waited), 1) if t.ttft_ms else 0.0
+                t.total_ms = round(max(0.0, t.total_ms - waited), 1)
+        if not answer.passages:
+            notice = date_range_notice(self.data.documents, since, until, answer.language)
+            if notice:
+                answer.notices.append(notice)
 
     def stream(self, question: str, *, k: int | None = None, history: list[tuple[str, str]] | None = None,
                language: str | None = None, since: str | dt.date | None = None,

@@ -10,7 +10,9 @@ citation the checker reports, each failure by name:
 - ``shifted_span``: the quote is in the document, but not at ``[start:end]``;
 - ``altered_quote``: the quote is nowhere in the document;
 - ``unsupported``: the support judge does not find the answer sentence carrying
-  the citation's marker in the quote.
+  the citation's marker in the quote;
+- ``missing_citation``: the answer carries a marker (``[2]``) that no citation of
+  the record has: the claim points to nothing (reported with an empty ``doc_id``).
 
 >>> import rag                                                  # doctest: +SKIP
 >>> report = rag.check([answer.to_dict()], index_dir="index/")  # doctest: +SKIP
@@ -29,14 +31,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.answer.markers import answer_sentences
+from rag.answer.markers import answer_sentences, parse_markers
 from rag.errors import RagError
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
     from rag.records import Document
 
-FAILURES = ("unknown_document", "document_changed", "shifted_span", "altered_quote", "unsupported")
+FAILURES = ("unknown_document", "document_changed", "shifted_span", "altered_quote", "unsupported",
+            "missing_citation")
 SupportsFn = Callable[[str, str], bool]
 
 
@@ -78,17 +81,21 @@ class CheckReport:
         return dict(Counter(f for c in self.checks for f in c.failures))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "records": self.records, "citations": len(self.checks), "judge": self.judge,
+        citations = len(self.checks) - self.failures().get("missing_citation", 0)
+        return {"ok": self.ok, "records": self.records, "citations": citations, "judge": self.judge,
                 "failures": self.failures(), "skipped": self.skipped, "checks": [c.to_dict() for c in self.checks]}
 
     def table(self) -> str:
         """A short plain-text table: one line per citation, then the totals."""
         rows = [f"{'rec':>3} {'[n]':>4}  {'doc_id':30.30}  result"]
         for c in self.checks:
-            rows.append(f"{c.record:>3} {'[' + str(c.marker) + ']':>4}  {c.doc_id:30.30}  "
+            rows.append(f"{c.record:>3} {'[' + str(c.marker) + ']':>4}  {c.doc_id or '-':30.30}  "
                         + ("ok" if c.ok else ", ".join(c.failures)))
         failed = sum(not c.ok for c in self.checks)
-        rows.append(f"{len(self.checks)} citation(s) in {self.records} record(s): "
+        missing = self.failures().get("missing_citation", 0)
+        counted = f"{len(self.checks) - missing} citation(s)" + (
+            f" and {missing} marker(s) with no citation" if missing else "")
+        rows.append(f"{counted} in {self.records} record(s): "
                     f"{len(self.checks) - failed} ok, {failed} failed (judge: {self.judge})")
         rows.extend(f"skipped: {s}" for s in self.skipped)
         return "\n".join(rows)
@@ -134,13 +141,38 @@ def check_citation(citation: Mapping[str, Any], sentence: str, documents: Mappin
 
 def check_record(record: Mapping[str, Any], documents: Mapping[str, Document], supports: SupportsFn,
                  *, index: int = 0) -> list[CitationCheck]:
-    """Check every citation of one answer record, each against the sentence its marker ends."""
+    """Check every citation of one answer record, each against the sentence its marker ends,
+    and every marker of the answer for a citation behind it (``missing_citation``)."""
+    answer = str(record.get("answer", ""))
     sentence_of: dict[int, str] = {}
-    for sentence, markers in answer_sentences(str(record.get("answer", ""))):
+    for sentence, markers in answer_sentences(answer):
         for m in markers:
             sentence_of.setdefault(m, sentence)
-    return [check_citation(c, sentence_of.get(int(c.get("marker", 0)), ""), documents, supports, record=index)
-            for c in record.get("citations") or []]
+    citations = record.get("citations") or []
+    checks = [check_citation(c, sentence_of.get(int(c.get("marker", 0)), ""), documents, supports, record=index)
+              for c in citations]
+    for m in dangling_markers(answer, citations):
+        checks.append(CitationCheck(record=index, marker=m, doc_id="", sentence=sentence_of.get(m, ""), quote="",
+                                    failures=["missing_citation"],
+                                    notes=[f"the answer has [{m}] but the record has no citation {m}"]))
+    return checks
+
+
+def dangling_markers(answer: str, citations: Iterable[Mapping[str, Any]]) -> list[int]:
+    """The answer's markers that no citation carries, in order of appearance.
+
+    >>> dangling_markers("Mistral vaut 100 milliards [2]. OpenAI perd 5 milliards [1].", [{"marker": 1}])
+    [2]
+    >>> dangling_markers("Oui [1].", []), dangling_markers("Oui [1, 2].", [{"marker": 1}, {"marker": 2}])
+    ([1], [])
+    """
+    cited: set[int] = set()
+    for c in citations:
+        try:
+            cited.add(int(c.get("marker", 0)))
+        except (TypeError, ValueError):
+            continue
+    return [m for m in parse_markers(answer) if m not in cited]
 
 
 def llm_judge(spec: str, assistant: Assistant) -> SupportsFn:
@@ -213,10 +245,33 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
         try:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            raise RagError(f"{path}: not JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}). "
+            line, column = error_position(text, exc.pos, pos)
+            raise RagError(f"{path}: not JSON at line {line}, column {column} ({exc.msg}). "
                            "Give answer records as JSON Lines (`rag ask --json`, the /ask endpoint).") from exc
         records.extend(value if isinstance(value, list) else [value])
     return records
+
+
+def error_position(text: str, pos: int, start: int = 0) -> tuple[int, int]:
+    """(line, column), both from 1, of a JSON error at ``pos`` in a record that begins at ``start``.
+
+    The decoder skips white space before it says what it expected, so a record cut short
+    at the end of line 1 was reported at line 2, column 1 (or past the last line): such
+    an error is placed just after the record's last character instead.
+
+    >>> error_position('{"answer": "x"\\n{"answer": "y"}\\n', 15)   # line 1 lacks its closing brace
+    (1, 15)
+    >>> error_position('{"a": 1}\\nnope\\n', 9, start=9)           # line 2 is not JSON
+    (2, 1)
+    >>> error_position('{"a": 1 oops}', 8)
+    (1, 9)
+    """
+    back = pos
+    while back > start and text[back - 1].isspace():
+        back -= 1
+    if "\n" in text[back:pos] or pos >= len(text):
+        pos = back
+    return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
 
 
 class _CallableModule(types.ModuleType):

@@ -109,16 +109,39 @@ def _erase(shown: str) -> None:
     print("\r" + (f"\033[{rows - 1}A" if rows > 1 else "") + "\033[J", end="", flush=True)
 
 
-def _print_answer(ans: Any, *, draft: str = "") -> None:
+def timing_line(t: Any, passages: int, model_load_s: float | None = None) -> str:
+    """The line under an answer. When this answer loaded the model, the load is shown on its
+    own (the time to first token counts from when the model was ready) and the first token is
+    marked as read on a cold prompt cache: the fixed prompt prefix (instructions and worked
+    examples, ~750 tokens) was processed once, which later answers of `rag chat` reuse.
+
+    >>> from rag.records import Timings
+    >>> timing_line(Timings(ttft_ms=2900, total_ms=3400, prompt_tokens=130), 5)
+    '  (2.9 s to first token, 3.4 s total, 130 prompt tokens, 5 passages)'
+    >>> timing_line(Timings(ttft_ms=14900, total_ms=15400, prompt_tokens=880), 5, 2.14)
+    '  (model loaded in 2.1 s; 14.9 s to first token on a cold prompt cache, 15.4 s total, 880 prompt tokens, 5 passages)'
+    >>> timing_line(Timings(total_ms=40), 0)
+    '  (0.0 s total, 0 prompt tokens, 0 passages)'
+    """
+    load = f"model loaded in {model_load_s:.1f} s; " if model_load_s is not None else ""
+    cold = " on a cold prompt cache" if model_load_s is not None else ""
+    first = f"{t.ttft_ms / 1000:.1f} s to first token{cold}, " if t.ttft_ms else ""
+    return (f"  ({load}{first}{t.total_ms / 1000:.1f} s total, "
+            f"{t.prompt_tokens} prompt tokens, {passages} passages)")
+
+
+def _print_answer(ans: Any, *, draft: str = "", model_load_s: float | None = None) -> None:
     _erase(draft)
     if ans.standalone_question:
         print(f"(question understood as: {ans.standalone_question})")
     print(ans.answer)
     for note in ans.notices:
         print(f"note: {note}")
-    if ans.abstained:
+    if ans.abstained and ans.passages:
+        from rag.display import closest_passages
+
         print("\nClosest passages:")
-        for p in ans.passages[:3]:
+        for p in closest_passages(ans.passages):
             print(f"  - {p.doc_id} ({p.score:.2f}): {p.text[:160].strip()}…")
     else:
         for c in ans.citations:
@@ -126,24 +149,40 @@ def _print_answer(ans: Any, *, draft: str = "") -> None:
             print(f"  [{c.marker}] {c.title[:60]} — {c.doc_id} [{c.start}:{c.end}]{flag}\n      « {c.quote} »")
         for s in ans.unsupported_sentences:
             print(f"  unsupported: {s}")
-    t = ans.timings
-    print(f"  ({t.ttft_ms / 1000:.1f} s to first token, {t.total_ms / 1000:.1f} s total, "
-          f"{t.prompt_tokens} prompt tokens, {len(ans.passages)} passages)")
+    print(timing_line(ans.timings, len(ans.passages), model_load_s))
+
+
+def _ask_shown(stream: Any, assistant: Any) -> None:
+    """Stream one answer and print it; the model load is named if it happened meanwhile."""
+    loaded_before = assistant.model_load_s
+    draft = _show_draft(stream)
+    assert stream.answer is not None
+    load = assistant.model_load_s if loaded_before is None else None
+    _print_answer(stream.answer, draft=draft, model_load_s=load)
+
+
+def _check_question_options(question: str | None, settings: Settings) -> None:
+    """Refuse what cannot be answered before anything is loaded: an empty question, a bad date range."""
+    from rag.answer.pipeline import clean_question
+    from rag.assistant import date_bounds
+
+    date_bounds(settings.since, settings.until)
+    if question is not None:
+        clean_question(question, settings.max_question_chars)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    _check_question_options(args.question, settings)
     assistant = _assistant(settings)
     if args.json:
         print(json.dumps(assistant.ask(args.question).to_dict(), ensure_ascii=False, indent=1))
         return 0
-    stream = assistant.stream(args.question)
-    draft = _show_draft(stream)
-    assert stream.answer is not None
-    _print_answer(stream.answer, draft=draft)
+    _ask_shown(assistant.stream(args.question), assistant)
     return 0
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    _check_question_options(None, settings)
     assistant = _assistant(settings)
     convo = assistant.conversation()
     print("Ask about the articles (French or English). Empty line or Ctrl-D to quit; /clear to reset.")
@@ -160,10 +199,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             print("(conversation cleared)")
             continue
         try:
-            stream = convo.stream(question)
-            draft = _show_draft(stream)
-            assert stream.answer is not None
-            _print_answer(stream.answer, draft=draft)
+            _ask_shown(convo.stream(question), assistant)
         except RagError as exc:
             print(f"error: {redact(str(exc))}")
 

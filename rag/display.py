@@ -178,7 +178,8 @@ def answer_to_html(answer: Answer) -> str:
         if answer.passages:
             parts.append("<div>Closest passages:</div><ol class='rag-sources'>")
             parts.extend(f"<li>{_meta(p.title, p.date, p.doc_id)} <span class='src-meta'>score {p.score:.2f}</span>"
-                         f"<blockquote>{html.escape(_shorten(p.text, 500))}</blockquote></li>" for p in answer.passages[:3])
+                         f"<blockquote>{html.escape(_shorten(p.text, 500))}</blockquote></li>"
+                         for p in closest_passages(answer.passages))
             parts.append("</ol>")
     else:
         parts.append(f'<div class="rag-text">{body}</div>')
@@ -240,15 +241,26 @@ def answer_to_markdown(answer: Answer) -> str:
         if core and core in text:
             text = text.replace(core, f"~~{core}~~ (unsupported)", 1)
     lines += [f"*{text}*" if answer.abstained else text, ""]
-    if answer.abstained:
+    lines += [f"> note: {n}  " for n in answer.notices] + ([""] if answer.notices else [])
+    if answer.abstained and answer.passages:
         lines += ["Closest passages:", ""]
-        lines += [f"- {p.title or p.doc_id} ({p.date or 'undated'}, `{p.doc_id}`): {_shorten(p.text, 300)}"
-                  for p in answer.passages[:3]]
+        lines += [f"- {p.title or p.doc_id} ({p.date or 'undated'}, `{p.doc_id}`, score {p.score:.2f}): "
+                  f"{_shorten(p.text, 300)}" for p in closest_passages(answer.passages)]
     for c in answer.citations:
         flag = "" if c.supported else " — *not verified*"
         lines.append(f"{c.marker}. {c.title or c.doc_id} ({c.date or 'undated'}, `{c.doc_id}` "
                      f"[{c.start}:{c.end}]){flag}  \n   > **{c.quote}**")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def closest_passages(passages: Sequence[Passage], n: int = 3) -> list[Passage]:
+    """The ``n`` passages shown after an abstention, best score first.
+
+    >>> ps = [Passage(r, "a", "a:0", 0, 1, s, "") for r, s in ((1, 0.46), (2, 0.45), (3, 0.50), (4, 0.1))]
+    >>> [p.score for p in closest_passages(ps)]
+    [0.5, 0.46, 0.45]
+    """
+    return sorted(passages, key=lambda p: -p.score)[:n]
 
 
 def passage_repr(p: Passage) -> str:

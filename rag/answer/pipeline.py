@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import re
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -63,6 +61,7 @@ from rag.answer.prompt import (
     overview_subject,
 )
 from rag.answer.quantities import figures_not_in
+from rag.answer.question import TRUNCATED_NOTICE, clean_question, other_language_message
 from rag.answer.retrieve import Retriever, names_found
 from rag.answer.rivals import against_rivals
 from rag.errors import RagError
@@ -80,36 +79,27 @@ ABSTAIN_MESSAGE = {
     "fr": "Les articles ne le disent pas : aucun passage indexé ne répond à cette question.",
     "en": "The articles do not say: no indexed passage answers this question.",
 }
-OTHER_LANGUAGE_MESSAGE = {  # no claim can be checked against a question the checks cannot read
-    "fr": "Posez la question en français ou en anglais : elle semble écrite en {name}.",
-    "en": "Please ask in French or English: this question seems to be in {name}.",
-}
-TRUNCATED_NOTICE = {
-    "fr": "La question a été tronquée à {n} caractères.",
-    "en": "The question was truncated to {n} characters.",
-}
 STOP = ["\n\n", "Question:", "Passages:"]
 # Below this dense cosine for the best passage, and with no name of the question in the
 # passages (retrieve.names_found), retrieval found nothing relevant: abstain without the LLM.
 MIN_RELEVANCE = 0.15
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
-    """Remove control characters and extra spaces; truncate. Returns (text, truncated).
+def closest_first(answer: Answer) -> Answer:
+    """An abstention's passages (the closest passages it shows) best score first, not in the
+    prompt's order; ``rank`` stays the retrieval rank, and the evidence sentences follow
+    their passage, so ``evidence[i].passage`` still indexes ``answer.passages``.
 
-    >>> clean_question("  Qui\\x00 est   là ?\\n", 100)
-    ('Qui est là ?', False)
+    >>> ps = [Passage(r, "a", "a:0", 0, 1, s, "") for r, s in ((1, 0.46), (2, 0.45), (3, 0.50))]
+    >>> a = closest_first(Answer("q", "", "fr", passages=ps, evidence=[Excerpt(3, "a", 0, 1, "")]))
+    >>> [p.score for p in a.passages], [p.rank for p in a.passages], a.evidence[0].passage
+    ([0.5, 0.46, 0.45], [3, 1, 2], 1)
     """
-    if not isinstance(question, str):
-        raise RagError("The question must be text.")
-    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
-    text = re.sub(r"\s+", " ", text).strip()
-    if not text:
-        raise RagError("The question is empty: type a question about the articles.")
-    if len(text) > max_chars:
-        return text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars], True
-    return text, False
+    order = sorted(range(len(answer.passages)), key=lambda i: -answer.passages[i].score)
+    new_number = {old + 1: new + 1 for new, old in enumerate(order)}
+    answer.passages = [answer.passages[i] for i in order]
+    answer.evidence = [replace(e, passage=new_number.get(e.passage, e.passage)) for e in answer.evidence]
+    return answer
 
 
 @dataclass
@@ -207,7 +197,7 @@ class AnswerPipeline:
         lang = language if language in ("fr", "en") else self.language_of(text)
         notices = [TRUNCATED_NOTICE[lang].format(n=settings.max_question_chars)] if truncated else []
         standalone, foreign = text, other_language(text)
-        if history and not foreign:
+        if history and foreign is None:
             yield "status", "rewriting follow-up"
             standalone = rewrite_question(text, history, self._get_llm())
         yield "status", "retrieving"
@@ -217,8 +207,8 @@ class AnswerPipeline:
                         timings=Timings(retrieve_ms=round(retrieve_ms, 2)),
                         standalone_question=standalone if standalone != text else None, notices=notices)
         prepared = Prepared(answer=answer, standalone=standalone)
-        if foreign:  # the closest passages are still shown
-            prepared.refusal = OTHER_LANGUAGE_MESSAGE[lang].format(name=foreign)
+        if foreign is not None:  # the closest passages are still shown
+            prepared.refusal = other_language_message(foreign, lang)
             return prepared
         dense_scored = settings.channels != "lexical"
         if not passages or (dense_scored and max(p.score for p in passages) < MIN_RELEVANCE
@@ -498,6 +488,7 @@ class AnswerPipeline:
             answer.answer = refusal or ABSTAIN_MESSAGE[answer.language]
             answer.citations = []
             answer.unsupported_sentences = []
+            closest_first(answer)
         else:
             answer.answer = result.answer
             documents = self.retriever.data.documents

@@ -93,8 +93,10 @@ def merge_spans(hits: Sequence[tuple[Chunk, float, float]], k: int, *, max_chars
     """Merge ranked chunks of the same document that overlap or touch into passages.
 
     ``hits`` are (chunk, fused score, dense score) best first. Returns up to ``k``
-    passages as (doc_id, start, end, fused, dense, chunk_ids) in rank order. A
-    merge that would exceed ``max_chars`` is not made.
+    passages as (doc_id, start, end, fused, dense, chunk_ids) in rank order, ``chunk_ids``
+    best-ranked first (a passage's ``chunk_id`` is its best-ranked chunk; a citation names
+    the chunk that holds its quote, :func:`holding_chunk`). A merge that would exceed
+    ``max_chars`` is not made.
     """
     passages: list[list[Any]] = []
     for chunk, fused, dense in hits:
@@ -113,6 +115,25 @@ def merge_spans(hits: Sequence[tuple[Chunk, float, float]], k: int, *, max_chars
                 continue
             passages.append([chunk.doc_id, chunk.start, chunk.end, fused, dense, [chunk.chunk_id]])
     return [tuple(p) for p in passages]  # type: ignore[misc]
+
+
+def holding_chunk(chunks: Sequence[Chunk], start: int, end: int) -> Chunk | None:
+    """The chunk of ``chunks`` (one document's, in any order) that holds the span
+    ``[start, end)``: one that holds all of it if there is one (chunks overlap), else
+    the one that holds its start; None when no chunk holds ``start``.
+
+    A passage merged from adjacent chunks carries one ``chunk_id``, its best-ranked
+    chunk's, which need not hold a quote taken from it: this names the right one.
+
+    >>> cs = [Chunk("d:0-497", "d", 0, 497, ""), Chunk("d:498-902", "d", 498, 902, ""),
+    ...       Chunk("d:903-1292", "d", 903, 1292, ""), Chunk("d:1192-1654", "d", 1192, 1654, "")]
+    >>> holding_chunk(cs, 560, 718).chunk_id, holding_chunk(cs, 1200, 1300).chunk_id
+    ('d:498-902', 'd:1192-1654')
+    >>> holding_chunk(cs, 880, 950).chunk_id, holding_chunk(cs, 5000, 5010)
+    ('d:498-902', None)
+    """
+    holding = sorted((c for c in chunks if c.start <= start < c.end), key=lambda c: c.start)
+    return next((c for c in holding if end <= c.end), holding[0] if holding else None)
 
 
 class Retriever:
@@ -139,6 +160,7 @@ class Retriever:
         self._qcache: dict[str, np.ndarray] = {}
         self._chunk_words: dict[tuple[str, str], dict[str, str]] = {}
         self._sent_by_doc: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._chunks_by_doc: dict[str, list[Chunk]] | None = None
         if data.sentences is not None and len(data.sentences.doc_ids):
             st = data.sentences
             order = np.lexsort((st.starts, st.doc_ids))
@@ -156,6 +178,16 @@ class Retriever:
                 self._qcache.clear()
             self._qcache[question] = v
         return v
+
+    def chunk_id_holding(self, doc_id: str, start: int, end: int) -> str | None:
+        """The id of the chunk of ``doc_id`` that holds ``[start, end)`` (:func:`holding_chunk`)."""
+        if self._chunks_by_doc is None:
+            by_doc: dict[str, list[Chunk]] = {}
+            for c in self.data.chunks:
+                by_doc.setdefault(c.doc_id, []).append(c)
+            self._chunks_by_doc = by_doc
+        found = holding_chunk(self._chunks_by_doc.get(doc_id, []), start, end)
+        return found.chunk_id if found is not None else None
 
     def forget_queries(self) -> None:
         """Empty the question-vector cache: a latency measurement must pay for every embedding."""

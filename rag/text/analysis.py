@@ -212,16 +212,13 @@ def identify_language(text: str) -> str | None:
     return lang if lang in _STOP else None
 
 
-# Names of the languages a question is most often asked in besides French and English.
-_LANGUAGE_NAMES = {"de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch",
-                   "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "ar": "Arabic",
-                   "pl": "Polish", "tr": "Turkish", "uk": "Ukrainian", "sv": "Swedish"}
 # Letters of scripts the articles' two languages do not use (Cyrillic, Greek, Arabic, Hebrew, CJK…).
 _OTHER_SCRIPT = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 def other_language(text: str, *, min_probability: float = 0.7) -> str | None:
-    """The language of ``text`` when it is clearly neither French nor English, else None.
+    """The language code of ``text`` when it is clearly neither French nor English, else None
+    ("" when its script is another but py3langid is not installed).
 
     Clearly: no French or English function word, and either most of its letters in another
     script, or py3langid (all its languages) at least ``min_probability`` sure. A terse
@@ -230,7 +227,7 @@ def other_language(text: str, *, min_probability: float = 0.7) -> str | None:
 
     >>> [other_language(q) for q in ("Wie viel Geld wird OpenAI dieses Jahr verlieren?", "OpenAI今年将亏损多少钱？",
     ...  "Сколько денег потеряет OpenAI в этом году?")]
-    ['German', 'Chinese', 'Russian']
+    ['de', 'zh', 'ru']
     >>> [other_language(q) for q in ("OpenAI valuation Feb 2024?", "Jean Moulin arrestation", "Combien OpenAI perd-elle ?")]
     [None, None, None]
     """
@@ -239,15 +236,12 @@ def other_language(text: str, *, min_probability: float = 0.7) -> str | None:
     letters = [c for c in text if c.isalpha()]
     if letters and sum(bool(_OTHER_SCRIPT.match(c)) for c in letters) > len(letters) / 2:
         identifier = _langid_identifier(restricted=False)
-        code = identifier.classify(text)[0] if identifier is not None else ""
-        return _LANGUAGE_NAMES.get(code, "another language")
+        return identifier.classify(text)[0] if identifier is not None else ""
     identifier = _langid_identifier(restricted=False)
     if identifier is None or not text.strip():
         return None
     code, probability = identifier.classify(text)
-    if code in LANGUAGES or probability < min_probability:
-        return None
-    return _LANGUAGE_NAMES.get(code, code)
+    return None if code in LANGUAGES or probability < min_probability else code
 
 
 @lru_cache(maxsize=2)
