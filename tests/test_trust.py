@@ -122,6 +122,18 @@ def test_an_overview_quotes_what_follows_its_subject_not_the_page_s_disclaimer(m
     assert "Cet article vise" not in ans.answer and "non-responsabilité" not in ans.answer
 
 
+def test_an_overview_quotes_only_passages_about_its_subject(make_assistant):
+    # "Que disent les articles sur Copilot ?" quoted, after two Copilot sentences, a crypto
+    # article's boilerplate and a sentence about Mistral: passages that never name Copilot.
+    a = make_assistant("")
+    ans = a.ask("Que disent les articles sur Copilot ?")
+    assert not ans.abstained and ans.citations, ans.answer
+    for c in ans.citations:
+        passage = next(p for p in ans.passages if p.doc_id == c.doc_id and p.start <= c.start < p.end)
+        assert "Copilot" in passage.text or "Copilot" in passage.title, c.quote
+    assert "Cet article vise" not in ans.answer
+
+
 def test_an_overview_in_the_other_language_translates_the_articles_sentences(make_assistant):
     # An English overview of French articles: the model is asked to translate the chosen
     # sentences, not to summarise; the translation is checked like any answer.

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.answer.prompt import overview_query
+from rag.answer.prompt import names_subject, overview_query, overview_subject
 from rag.records import Excerpt, Passage
 from rag.text.sentences import sentence_spans
 
@@ -454,8 +454,13 @@ class EvidenceSelector:
         candidates = carried_on(candidates)
         # Headings and asides state no fact but are novel to MMR (:func:`states_something`).
         # A relevance floor (0.3 or 0.5 of the best score) cost facts (23 of the 40 below -> 21).
-        keep = [j for j, c in enumerate(candidates)
-                if states_something(passages[c.passage].text[c.start:c.end], passages[c.passage])]
+        # A passage that does not name the subject (in its text or its article's title) tells
+        # of something else: "Que disent les articles sur Copilot ?" quoted a crypto article's
+        # boilerplate and a sentence about Mistral. Overview tune set: the same fact recall (summed over its 18 questions, 9.25) with or without.
+        subject = overview_subject(question, language)
+        about = [names_subject(p.text, subject) or names_subject(p.title, subject) for p in passages]
+        keep = [j for j, c in enumerate(candidates) if about[c.passage]
+                and states_something(passages[c.passage].text[c.start:c.end], passages[c.passage])]
         return diverse([candidates[j] for j in keep], vectors[keep], budget=budget)
 
     def select(self, question: str, language: str, passages: Sequence[Passage], *,
