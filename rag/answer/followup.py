@@ -34,9 +34,10 @@ _PRONOUN = re.compile(
     r"it|its|they|their|them|he|she|his|her|this one|that one)(?![-\w])",
     re.IGNORECASE,
 )
-# A demonstrative of something said before, not of the time ("cette année", "this year").
+# A demonstrative of something said before, not of the time ("cette année", "this year"), nor
+# a relative ("ce qui", and "that", "those": "the company that OpenAI bought").
 _DEMONSTRATIVE = re.compile(
-    r"(?<![-\w])(?:ce|cet|cette|ces|this|that|these|those)\s+(?!(?:année|annee|mois|semaine|trimestre|"
+    r"(?<![-\w])(?:ce|cet|cette|ces|this|these)\s+(?!(?:qui|que|qu['’]|dont|année|annee|mois|semaine|trimestre|"
     r"semestre|jour|matin|soir|siècle|decade|décennie|year|month|week|quarter|day|morning|century|"
     r"time|fois|moment|période|period)\b)\w",
     re.IGNORECASE,
@@ -67,8 +68,9 @@ def own_names(question: str) -> list[str]:
 
 
 def looks_like_follow_up(question: str) -> bool:
-    """Whether ``question`` leans on the conversation: an ellipsis ("Et Anthropic ?"), a pronoun
-    or a demonstrative for something said before, or a short question naming nothing.
+    """Whether ``question`` leans on the conversation: an ellipsis ("Et Anthropic ?"), or, in a
+    question naming nothing itself, a pronoun or a demonstrative for something said before, or
+    six words or fewer.
 
     A question that names its own subject stands alone, however short ("Combien OpenAI a-t-elle
     levé ?" asked after a question about Anthropic is about OpenAI).
@@ -78,12 +80,14 @@ def looks_like_follow_up(question: str) -> bool:
     [True, True, True, True, True, True]
     >>> [looks_like_follow_up(q) for q in ("Combien OpenAI a-t-elle levé ?", "Pourquoi NimbusAI a-t-elle fermé ?",
     ...  "Combien OpenAI devrait-elle perdre cette année ?", "OpenAI valuation Feb 2024?",
-    ...  "How much will Meta spend this year?")]
-    [False, False, False, False, False]
+    ...  "How much will Meta spend this year?", "Which company did OpenAI say that it would buy?")]
+    [False, False, False, False, False, False]
     """
-    if _CONNECTIVE.search(question) or _PRONOUN.search(question) or _DEMONSTRATIVE.search(question):
+    if _CONNECTIVE.search(question):
         return True
-    return not own_names(question) and len(question.split()) <= 6
+    if own_names(question):  # its pronouns are its own names' ("Did OpenAI say it would lose money?")
+        return False
+    return bool(_PRONOUN.search(question) or _DEMONSTRATIVE.search(question)) or len(question.split()) <= 6
 
 
 def substitute_entity(previous: str, follow_up: str) -> str | None:
