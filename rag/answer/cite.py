@@ -279,7 +279,10 @@ def verify_answer(answer: str, passages: Sequence[Passage], *, supports: Support
     # A short answer is read where the question's own figures are ("en 2023", "Super Bowl 50"):
     # "How much did Meta spend in 2023?" is not answered by a passage without 2023.
     asked = _figures(presupposed)
-    figured = {i for i, p in enumerate(passages) if asked <= _figures(f"{p.title} {p.text}")}
+    # An article's own date counts: "pour 2024" is answered by "cette année" in an article dated
+    # 2024 (a real date; an inferred one is only a lower bound).
+    figured = {i for i, p in enumerate(passages)
+               if asked <= _figures(f"{p.title} {p.text} {p.date[:4] if p.date and not p.date_inferred else ''}")}
     verified: list[VerifiedSentence] = []
     for shown_text, markers in answer_sentences(answer):
         vs = VerifiedSentence(shown_text)
