@@ -13,6 +13,7 @@ import logging
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError, redact
@@ -37,6 +38,13 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from rag.assistant import Assistant
 
     folder = args.folder or settings.docs_dir
+    if args.rebuild and not args.folder and not Path(folder).is_dir():
+        # "Rebuild the index with rag index --rebuild --index-dir DIR" (every rebuild advice)
+        # from a folder without --docs-dir: rebuild from where the index's articles came from.
+        from rag.index.store import read_documents
+        from rag.index.sync import indexed_folder
+
+        folder = str(indexed_folder(read_documents(Path(settings.index_dir))) or folder)
     assistant = Assistant(settings)
     report = assistant.reindex(folder, rebuild=args.rebuild, progress=not args.quiet)
     # Articles indexed from other folders are kept; --prune removes them, after naming them.

@@ -220,3 +220,17 @@ def test_rebuild_keeps_as_indexed_an_article_recorded_by_a_relative_path_not_fou
     assert code == 0 and report["removed"] == [] and len(report["added"]) == 7, err
     assert report["kept_unread"] == sorted(p.name for p in seed_articles())
     assert len(load_index(idx).documents) == 7
+
+
+def test_the_rebuild_advice_works_from_a_folder_without_the_docs_folder(mixed, capsys, tmp_path, monkeypatch):
+    """`rag index --rebuild --index-dir DIR`, as every rebuild advice says, run where the default
+    --docs-dir (./seeds) does not exist: the index is rebuilt from its own articles' folders."""
+    seeds, other, idx = mixed
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out, err = cli(capsys, "index", "--rebuild", "--index-dir", idx, "--quiet")
+    assert code == 0, err
+    assert set(load_index(idx).documents) == {p.name for p in seed_articles()} | {"helios.txt", "orbital.txt"}
+    assert re.search(r"rebuilt, 7 added, 0 updated, 0 removed", out), out
+    assert not (elsewhere / "seeds").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -329,6 +330,17 @@ def source_folder(source: str | Path, doc_id: str) -> Path:
     if parts and path.parts[-len(parts):] == parts and len(path.parts) > len(parts):
         return Path(*path.parts[:-len(parts)])
     return path.parent
+
+
+def indexed_folder(previous: dict[str, Document]) -> Path | None:
+    """The folder most of the indexed articles came from, if it still exists: what a rebuild
+    with no folder given reads (the others' articles are read again from theirs).
+
+    >>> indexed_folder({}) is None
+    True
+    """
+    folders = Counter(source_folder(d.source, doc_id) for doc_id, d in previous.items() if d.source)
+    return next((f for f, _ in folders.most_common() if f.is_dir()), None)
 
 
 def reread_other_folders(previous: dict[str, Document], root: Path, *, taken: set[str],
