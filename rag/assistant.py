@@ -55,15 +55,15 @@ def date_bounds(since: str | dt.date | None, until: str | dt.date | None) -> tup
     >>> date_bounds("2025", "2023")
     Traceback (most recent call last):
     ...
-    rag.errors.RagError: --since/--until: the range is empty: since 2025 is after until 2023.
+    rag.errors.RagError: Article dates: the range is empty: since 2025 is after until 2023.
     """
     try:
         first = parse_bound(since or None)
         last = parse_bound(until or None, end=True)
     except ValueError as exc:
-        raise RagError(f"--since/--until: {exc}") from exc
+        raise RagError(f"Article dates (since/until): {exc}") from exc
     if first is not None and last is not None and first > last:
-        raise RagError(f"--since/--until: the range is empty: since {since} is after until {until}.")
+        raise RagError(f"Article dates: the range is empty: since {since} is after until {until}.")
     return first, last
 
 

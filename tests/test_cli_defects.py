@@ -145,7 +145,7 @@ def test_inverted_range_is_refused(assistant, run_cli):
         assistant.events(QUESTION, since="2024-06", until="2024-03")  # at the call, before any event
     code, out, err = run_cli("ask", QUESTION, "--since", "2025", "--until", "2023")
     assert code == 2 and out == ""
-    assert err == "error: --since/--until: the range is empty: since 2025 is after until 2023.\n"
+    assert err == "error: Article dates: the range is empty: since 2025 is after until 2023.\n"
 
 
 # ---------- 4. terminal escape sequences are removed whole ----------

@@ -236,8 +236,10 @@ def test_upload_nothing_is_harmless(make_assistant):
 
 def test_ask_returns_answer_dict_or_error(make_assistant):
     ui = make_ui(make_assistant)
-    d = ui.ask(QUESTION, 50)  # k is clamped to 1..10
+    d = ui.ask(QUESTION, 10)
     assert d["citations"][0]["doc_id"] == OPENAI_DOC and "5 milliards" in d["citations"][0]["quote"]
+    for k in (0, -3, 50, "many"):  # refused, not silently changed to another k
+        assert set(ui.ask(QUESTION, k)) == {"error"} and "k must be" in ui.ask(QUESTION, k)["error"]
     err = ui.ask("   ")
     assert set(err) == {"error"} and "empty" in err["error"]
 

@@ -57,7 +57,7 @@ def test_ask_endpoint_returns_cited_answer(make_assistant):
         d = client.predict(QUESTION, api_name="/ask")
         check_answer(d, assistant)
         assert set(d["timings"]) >= {"ttft_ms", "total_ms", "completion_tokens"}
-        # k is optional and clamped; errors come back as a dict, the server keeps running.
+        # k is optional (1-10); errors come back as a dict, the server keeps running.
         assert client.predict(QUESTION, 2, api_name="/ask")["passages"]
         err = client.predict("   ", api_name="/ask")
         assert set(err) == {"error"} and "empty" in err["error"]

@@ -290,9 +290,15 @@ class ChatUI:
     def ask(self, question: str, k: int = 5, since: str = "", until: str = "") -> dict:
         """Answer a question about the articles: the answer record as a dict
         (keys: answer, citations, passages, timings…), or ``{"error": message}``.
-        ``since``/``until`` (YYYY, YYYY-MM or YYYY-MM-DD) bound the article dates."""
+        ``since``/``until`` (YYYY, YYYY-MM or YYYY-MM-DD) bound the article dates; ``k`` is
+        refused outside 1-10 (the page's slider clamps; a script is told)."""
         try:
-            k_int = max(K_MIN, min(K_MAX, int(k)))
+            k_int = int(k)
+        except (TypeError, ValueError):
+            k_int = None
+        if k_int is None or not K_MIN <= k_int <= K_MAX:
+            return {"error": f"k must be a whole number of passages from {K_MIN} to {K_MAX} (got {k!r})."}
+        try:
             return self.assistant.ask(question, k=k_int, since=(since or "").strip() or None,
                                       until=(until or "").strip() or None).to_dict()
         except RagError as exc:
