@@ -826,3 +826,16 @@ def test_a_date_is_compared_with_the_other_dates_of_its_passage_by_the_words_sai
     assert rival_reason("Combien d'universités ont dépassé les 1600 victoires ?", "fr", "12",
                         "L'équipe compte plus de 1 600 victoires ; elle est l'une des 12 universités à ce cap.",
                         "fr") is None
+
+
+def test_a_labelled_date_line_is_never_evidence(make_assistant, seeds_copy):
+    # "Date: 2024-07-22" under the title was read to the model as a sentence, in the room of
+    # the sentences after the best one; the prompt's passage header already gives the date.
+    (seeds_copy / "harbor.txt").write_text(
+        "Harbor Line Railways: second-quarter results\nDate: 2024-07-22\n\n"
+        "Harbor Line Railways published its second-quarter results on Monday. "
+        "Revenue rose to 412 million euros in the second quarter.\n", encoding="utf-8")
+    a = make_assistant("412 million euros [1].")
+    evidence = a.evidence("What was Harbor Line's revenue in the second quarter?")
+    assert evidence and any("harbor" in e.doc_id for e in evidence)
+    assert not any("Date:" in e.text for e in evidence), [e.text for e in evidence]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.answer.prompt import names_subject, overview_query, overview_subject
+from rag.news.dates import metadata_line
 from rag.records import Excerpt, Passage
 from rag.text.sentences import sentence_spans
 
@@ -88,6 +89,16 @@ def pick(candidates: Sequence[Candidate], *, budget: int, min_per_top: int = 1,
         for c in mine[1:]:
             add(c)
     return chosen
+
+
+def is_metadata(sentence: str) -> bool:
+    """Whether a sentence is a labelled line of an article's head (:func:`rag.news.dates.metadata_line`).
+
+    >>> is_metadata("Date: 2024-07-22"), is_metadata("Title: Harbor Line results"), is_metadata("Revenue rose.")
+    (True, True, False)
+    """
+    lines = [line for line in sentence.split("\n") if line.strip()]
+    return bool(lines) and all(metadata_line(line) is not None for line in lines)
 
 
 def states_something(sentence: str, passage: Passage) -> bool:
@@ -431,7 +442,11 @@ class EvidenceSelector:
         lexical = lexical_scores(question, language, [passages[i].language for i, _, _ in spans],
                                  [passages[i].text[s:e] for i, s, e in spans], self.retriever.counterparts())
         scores = dense + self.lexical_weight * lexical
-        return [Candidate(i, s, e, float(sc)) for (i, s, e), sc in zip(spans, scores)], vectors
+        # A labelled line of the article's head ("Date: 2024-07-22", "Title: …") states no fact:
+        # as evidence it took the room of the sentence after the best one (tester's articles;
+        # no eval article has one). The prompt's passage header already gives the date.
+        kept = [j for j, (i, s, e) in enumerate(spans) if not is_metadata(passages[i].text[s:e])]
+        return [Candidate(*spans[j], float(scores[j])) for j in kept], vectors[kept]
 
     def select_overview(self, question: str, language: str, passages: Sequence[Passage], *,
                         budget: int) -> Selection:
