@@ -139,6 +139,8 @@ def timing_line(t: Any, passages: int, model_load_s: float | None = None) -> str
 
 
 def _print_answer(ans: Any, *, draft: str = "", model_load_s: float | None = None) -> None:
+    from rag.display import closest_passages, shorten
+
     _erase(draft)
     if ans.standalone_question:
         print(f"(question understood as: {ans.standalone_question})")
@@ -146,15 +148,15 @@ def _print_answer(ans: Any, *, draft: str = "", model_load_s: float | None = Non
     for note in ans.notices:
         print(f"note: {note}")
     if ans.abstained and ans.passages:
-        from rag.display import closest_passages
-
         print("\nClosest passages:")
         for p in closest_passages(ans.passages):
-            print(f"  - {p.doc_id} ({p.score:.2f}): {p.text[:160].strip()}…")
+            print(f"  - {p.doc_id} ({p.score:.2f}): {shorten(' '.join(p.text.split()), 160)}")
     else:
         for c in ans.citations:
             flag = "" if c.supported else " (unverified)"
-            print(f"  [{c.marker}] {c.title[:60]} — {c.doc_id} [{c.start}:{c.end}]{flag}\n      « {c.quote} »")
+            source = ", ".join(x for x in (c.outlet, c.date) if x)  # where and when, as the web chat shows
+            print(f"  [{c.marker}] {shorten(c.title, 60)}{f' ({source})' if source else ''} — {c.doc_id} "
+                  f"[{c.start}:{c.end}]{flag}\n      « {c.quote} »")
         for s in ans.unsupported_sentences:
             print(f"  unsupported: {s}")
     print(timing_line(ans.timings, len(ans.passages), model_load_s))

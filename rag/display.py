@@ -178,7 +178,7 @@ def answer_to_html(answer: Answer) -> str:
         if answer.passages:
             parts.append("<div>Closest passages:</div><ol class='rag-sources'>")
             parts.extend(f"<li>{_meta(p.title, p.date, p.doc_id)} <span class='src-meta'>score {p.score:.2f}</span>"
-                         f"<blockquote>{html.escape(_shorten(p.text, 500))}</blockquote></li>"
+                         f"<blockquote>{html.escape(shorten(p.text, 500))}</blockquote></li>"
                          for p in closest_passages(answer.passages))
             parts.append("</ol>")
     else:
@@ -221,10 +221,10 @@ def evidence_html(evidence: Sequence[Excerpt], passages: Sequence[Passage]) -> s
             f'<ol class="rag-sources">{"".join(items)}</ol></details>')
 
 
-def _shorten(text: str, n: int) -> str:
+def shorten(text: str, n: int) -> str:
     """``text`` cut at a word boundary near ``n`` characters.
 
-    >>> _shorten("un deux trois", 8)
+    >>> shorten("un deux trois", 8)
     'un deux …'
     """
     return text if len(text) <= n else text[:n].rsplit(" ", 1)[0] + " …"
@@ -245,7 +245,7 @@ def answer_to_markdown(answer: Answer) -> str:
     if answer.abstained and answer.passages:
         lines += ["Closest passages:", ""]
         lines += [f"- {p.title or p.doc_id} ({p.date or 'undated'}, `{p.doc_id}`, score {p.score:.2f}): "
-                  f"{_shorten(p.text, 300)}" for p in closest_passages(answer.passages)]
+                  f"{shorten(p.text, 300)}" for p in closest_passages(answer.passages)]
     for c in answer.citations:
         flag = "" if c.supported else " — *not verified*"
         lines.append(f"{c.marker}. {c.title or c.doc_id} ({c.date or 'undated'}, `{c.doc_id}` "
@@ -270,7 +270,7 @@ def passage_repr(p: Passage) -> str:
     "Passage(#1 a.txt [0:9] 2024 score=0.50 'Il pleut. Il vente.')"
     """
     date = f" {p.date}" if p.date else ""
-    return f"Passage(#{p.rank} {p.doc_id} [{p.start}:{p.end}]{date} score={p.score:.2f} {_shorten(p.text, 60)!r})"
+    return f"Passage(#{p.rank} {p.doc_id} [{p.start}:{p.end}]{date} score={p.score:.2f} {shorten(p.text, 60)!r})"
 
 
 def conversation_markdown(answers: Sequence[Answer]) -> str:

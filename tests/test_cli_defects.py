@@ -204,6 +204,16 @@ def test_cli_lists_closest_passages_best_first(run_cli):
     assert len(shown) == 3 and shown == sorted(shown, reverse=True)
 
 
+def test_cli_sources_show_their_date_and_whole_words(run_cli):
+    code, out, _ = run_cli("ask", QUESTION, llm=FakeLLM(first_passage_reply))
+    sources = re.findall(r"^  \[\d+\] (.*) — (\S+) \[\d+:\d+\]", out, re.M)
+    assert code == 0 and sources, out
+    for title, _doc in sources:
+        assert re.search(r"\(.*\d{4}(-\d\d)*\)$", title), title  # the article's date, as on the web page
+        name = title.rsplit(" (", 1)[0]
+        assert len(name) <= 60 or name.endswith(" …"), name  # cut between words, and said so
+
+
 # ---------- 7. the model load is not counted in the time to first token ----------
 
 class SlowLoadingLLM(FakeLLM):
