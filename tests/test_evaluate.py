@@ -686,6 +686,8 @@ def test_write_markdown(result, tmp_path):
     assert len(rows) == 5
     assert all(len(re.findall(r"(?<!\\)\|", line)) == 9 for line in rows)  # 8 columns, none broken
     assert "fail" in rows[2] and "abstained on answerable question" in rows[2]
+    # The k recall reads and the k answers read are two numbers, said apart.
+    assert re.search(r"^Mode: retrieval and answers; recall over the top \d+; answers from \S+ passages", text, re.M)
 
 
 def test_md_cell_escapes():

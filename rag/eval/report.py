@@ -173,7 +173,11 @@ def write_markdown(result: EvalResult | Mapping[str, Any], path: str | Path) -> 
     settings = d.get("settings", {})
     out = ["# Evaluation report", ""]
     mode = "retrieval only" if settings.get("retrieval_only") else "retrieval and answers"
-    out.append(f"Mode: {mode}; k = {settings.get('k', '-')}; judge: {settings.get('judge') or '-'}.")
+    # Retrieval metrics read the top k; answers are made from answer_k passages, which a reader
+    # of the report must not take for the same number.
+    answered = "" if settings.get("retrieval_only") else f"; answers from {settings.get('answer_k') or '-'} passages"
+    out.append(f"Mode: {mode}; recall over the top {settings.get('k', '-')}{answered}; "
+               f"judge: {settings.get('judge') or '-'}.")
     if not settings.get("retrieval_only"):
         out += ["", "Gold citation precision/recall check citations against the QA set's gold quotes; "
                 f"citation precision/recall[{settings.get('judge') or '-'}] are that judge's verdicts "

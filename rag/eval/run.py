@@ -264,6 +264,8 @@ def run_eval(assistant: Assistant, items: Sequence[EvalItem], *, k: int | None =
         rows.append(row)
         LOG.debug("%s: correct=%s reasons=%s", item.id, row.correct, row.reasons)
     elapsed = time.perf_counter() - started
+    if answer_k is None and not retrieval_only:  # the assistant's own k: recorded as the number it is
+        answer_k = getattr(getattr(assistant, "settings", None), "k", None)
     result = build_result(rows, retrieval_only=retrieval_only, k=k, answer_k=answer_k,
                           judge=judge_label(judge) if judge is not None else None, elapsed_s=elapsed)
     LOG.info("evaluated %d questions in %.1f s: recall@5=%s accuracy=%s", len(rows), elapsed,
