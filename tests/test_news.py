@@ -21,7 +21,6 @@ from rag.news.dates import (
     article_date,
     article_meta,
     date_from_filename,
-    date_from_header,
     date_from_html,
     date_from_pdf_metadata,
     date_from_sidecar,
@@ -29,6 +28,7 @@ from rag.news.dates import (
     parse_date,
 )
 from rag.news.figures import conflicting, figures_in_text, find_figures, same_quantity
+from rag.news.head import date_from_header
 from rag.news.relative import gloss, resolve_relative
 
 ROOT = Path(__file__).resolve().parent.parent

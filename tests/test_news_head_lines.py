@@ -7,7 +7,7 @@ import pytest
 
 from rag.index.chunk import chunk_document
 from rag.index.load import extract_title, load_file
-from rag.news.dates import date_from_header, metadata_line
+from rag.news.head import date_from_header, metadata_line
 
 BODY = ("La start-up grenobloise Helios Batteries a annoncé jeudi une levée de fonds de 45 millions d'euros. "
         "Elle a été fondée en 2021.\nCet argent servira à construire une usine qui doit ouvrir en 2026.\n")

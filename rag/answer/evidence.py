@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.answer.prompt import names_subject, overview_query, overview_subject
-from rag.news.dates import metadata_line
+from rag.news.head import is_metadata
 from rag.records import Excerpt, Passage
 from rag.text.sentences import sentence_spans
 
@@ -89,16 +89,6 @@ def pick(candidates: Sequence[Candidate], *, budget: int, min_per_top: int = 1,
         for c in mine[1:]:
             add(c)
     return chosen
-
-
-def is_metadata(sentence: str) -> bool:
-    """Whether a sentence is a labelled line of an article's head (:func:`rag.news.dates.metadata_line`).
-
-    >>> is_metadata("Date: 2024-07-22"), is_metadata("Title: Harbor Line results"), is_metadata("Revenue rose.")
-    (True, True, False)
-    """
-    lines = [line for line in sentence.split("\n") if line.strip()]
-    return bool(lines) and all(metadata_line(line) is not None for line in lines)
 
 
 def states_something(sentence: str, passage: Passage) -> bool:

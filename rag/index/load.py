@@ -139,7 +139,7 @@ def extract_title(text: str) -> str:
     >>> extract_title(" date 2023-10 La Silicon Valley a misé gros")
     'La Silicon Valley a misé gros'
     """
-    from rag.news.dates import HEAD_LINES, metadata_line, strip_marks
+    from rag.news.head import HEAD_LINES, metadata_line, strip_marks
 
     head = 0
     for raw in text.split("\n"):
